@@ -1,0 +1,48 @@
+# camrelay: `make run` starts the gateway with a demo camera on :8080,
+# `make test` installs what the tests need and runs all of them.
+
+GO       ?= go
+PKG      := github.com/camrelay/camrelay
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+ARGS     ?= --demo
+
+.PHONY: help run build test deps lint fmt bench fuzz dist clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+run: ## build and start the gateway with the demo camera (ARGS="--config camrelay.yaml" for yours)
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/camrelay $(ARGS)
+
+build: ## build bin/camrelay
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/camrelay ./cmd/camrelay
+
+deps: ## install what the tests need (Debian packages, Go modules)
+	@scripts/deps.sh
+
+lint: ## go vet and the gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+fmt: ## format the Go code
+	gofmt -w $$(git ls-files '*.go')
+
+test: deps lint ## run every test (installs what they need first)
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+bench: ## run the benchmarks: the relay against a raw-socket ceiling, and the Go benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) run ./cmd/camrelay-bench -out docs/BENCHMARKS.md.new
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@scripts/fuzz.sh $(or $(FUZZTIME),30s)
+
+dist: ## static release binaries for linux amd64, arm64, armv6, armv7 with checksums
+	@VERSION=$(VERSION) COMMIT=$(COMMIT) DATE=$(DATE) scripts/dist.sh
+
+clean: ## remove build output
+	rm -rf bin dist

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/camrelay/camrelay/internal/config"
+	"github.com/camrelay/camrelay/internal/hub"
+	"github.com/camrelay/camrelay/internal/metrics"
+	"github.com/camrelay/camrelay/internal/server"
+	"github.com/camrelay/camrelay/internal/source"
+)
+
+// shutdownGrace bounds the whole shutdown: viewers get a close frame,
+// MJPEG bodies their closing boundary, and the process exits within it.
+const shutdownGrace = 4 * time.Second
+
+// run is the whole program; main only calls it, so tests can too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWith(ctx, args, getenv, stdout, stderr, nil)
+}
+
+// runWith is run with a hook that learns the listening address (tests listen
+// on 127.0.0.1:0).
+func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, listening func(net.Addr)) error {
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		configPath  = fs.String("config", "", "YAML config `file` (env CAMRELAY_CONFIG)")
+		listen      = fs.String("listen", "", "listen `address`, default :8080 (env CAMRELAY_LISTEN)")
+		demo        = fs.Bool("demo", false, "add the built-in demo camera; alone, run with just it (env CAMRELAY_DEMO=1)")
+		logFormat   = fs.String("log-format", "", "log format: text or json (env CAMRELAY_LOG_FORMAT)")
+		logLevel    = fs.String("log-level", "", "log level: debug, info, warn, error (env CAMRELAY_LOG_LEVEL)")
+		showVersion = fs.Bool("version", false, "print the version and exit")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: camrelay [--config FILE] [--demo] [--listen ADDR]\n\n"+
+			"camrelay relays JPEG frames from camera boards to any number of viewers.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	v, c, d := buildInfo()
+	if *showVersion {
+		fmt.Fprintf(stdout, "camrelay %s (commit %s, built %s)\n", v, c, d)
+		return nil
+	}
+
+	cfg, err := loadConfig(*configPath, *demo, getenv)
+	if err != nil {
+		return err
+	}
+	// Precedence: flag > environment > file > default.
+	override(&cfg.Listen, *listen, getenv("CAMRELAY_LISTEN"))
+	override(&cfg.LogFormat, *logFormat, getenv("CAMRELAY_LOG_FORMAT"))
+	override(&cfg.LogLevel, *logLevel, getenv("CAMRELAY_LOG_LEVEL"))
+	override(&cfg.AdminToken, "", getenv("CAMRELAY_ADMIN_TOKEN"))
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if len(cfg.Cameras) == 0 {
+		return errors.New("no cameras configured: pass --config FILE with a cameras list, or --demo for the built-in demo camera")
+	}
+	log, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, metrics.Build{Version: v, Commit: c, Date: d}, listening)
+}
+
+// loadConfig reads the file named by the flag or CAMRELAY_CONFIG, or starts
+// from the defaults; --demo (or CAMRELAY_DEMO) adds the demo camera.
+func loadConfig(path string, demo bool, getenv func(string) string) (*config.Config, error) {
+	if path == "" {
+		path = getenv("CAMRELAY_CONFIG")
+	}
+	if !demo {
+		switch strings.ToLower(getenv("CAMRELAY_DEMO")) {
+		case "1", "true", "yes":
+			demo = true
+		}
+	}
+	cfg := config.Default()
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path, getenv); err != nil {
+			return nil, err
+		}
+	}
+	if demo {
+		d := config.Demo().Cameras[0]
+		if _, taken := cfg.Camera(d.ID); !taken {
+			d.OfflineAfter, d.MaxFrameBytes = cfg.Limits.OfflineAfter, cfg.Limits.MaxFrameBytes
+			cfg.Cameras = append(cfg.Cameras, d)
+		}
+	}
+	return cfg, nil
+}
+
+func override(dst *string, flagValue, envValue string) {
+	switch {
+	case flagValue != "":
+		*dst = flagValue
+	case envValue != "":
+		*dst = envValue
+	}
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: use text or json", format)
+}
+
+// serve builds the gateway from cfg and runs it until ctx ends.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metrics.Build, listening func(net.Addr)) error {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg, build)
+
+	var cams []server.Camera
+	var sups []*source.Supervisor
+	for _, cc := range cfg.Cameras {
+		clog := log.With("camera", cc.ID, "source", cc.Source)
+		h := hub.New(cc.ID, &hub.Options{Ring: cfg.Limits.Ring, FreshFor: cfg.Limits.FreshFor})
+		m.Camera(cc.ID)
+		sink := newSink(h, m, cc.ID)
+		cam := server.Camera{ID: cc.ID, Name: cc.Name, Source: cc.Source, Hub: h}
+		var runner source.Runner
+		switch cc.Source {
+		case config.SourceDemo:
+			runner = &source.Demo{Width: cc.Width, Height: cc.Height, FPS: cc.FPS, MaxFrame: cc.MaxFrameBytes}
+		case config.SourcePush:
+		default:
+			return fmt.Errorf("camera %q: source %q is not available in this build yet", cc.ID, cc.Source)
+		}
+		sup := source.NewSupervisor(runner, sink, cc.OfflineAfter, clog)
+		if cc.Source == config.SourcePush {
+			push, err := source.NewPush(source.PushOptions{
+				Camera: cc.ID, Token: cc.Token, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
+				AuthFailed: func() { m.AuthFailures.WithLabelValues("ingest").Inc() },
+				Log:        clog,
+			}, sup.Sink())
+			if err != nil {
+				return fmt.Errorf("camera %q: %w", cc.ID, err)
+			}
+			cam.Ingest = push
+		}
+		cams = append(cams, cam)
+		sups = append(sups, sup)
+	}
+
+	srv := server.New(server.Options{
+		Cameras:             cams,
+		Metrics:             m,
+		MetricsHandler:      promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Log:                 log.With("subsystem", "http"),
+		WriteTimeout:        cfg.Limits.WriteTimeout,
+		AllowedOrigins:      cfg.AllowedOrigins,
+		MaxViewersPerCamera: cfg.Limits.MaxViewersPerCamera,
+		MaxViewers:          cfg.Limits.MaxViewers,
+		Version:             build.Version,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if listening != nil {
+		listening(ln.Addr())
+	}
+	// Viewer handlers hijack their connections, which http.Server.Shutdown
+	// does not track: they watch this context instead.
+	baseCtx, stopViewers := context.WithCancel(context.Background())
+	defer stopViewers()
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: cfg.Limits.HandshakeTimeout,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, sup := range sups {
+		g.Go(func() error { return sup.Run(gctx) })
+	}
+	g.Go(func() error {
+		log.Info("camrelay listening", "addr", ln.Addr().String(), "cameras", len(cams), "version", build.Version)
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		stopViewers()
+		err := hs.Shutdown(sctx)
+		waited := make(chan struct{})
+		go func() { srv.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-sctx.Done():
+			_ = hs.Close()
+			<-waited
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("http shutdown: %w", err)
+		}
+		return nil
+	})
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}

@@ -1,0 +1,148 @@
+// Package metrics defines every Prometheus collector of the gateway and
+// registers them on a registry that the caller owns (never the global one).
+package metrics
+
+import (
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Transports label viewers and what is sent to them.
+const (
+	TransportWS       = "ws"
+	TransportMJPEG    = "mjpeg"
+	TransportSnapshot = "snapshot"
+)
+
+// Build describes the running binary for camrelay_build_info.
+type Build struct {
+	Version, Commit, Date string
+}
+
+// Metrics holds the gateway's collectors. Labels are bounded: camera ids come
+// from the config, transports and reasons from constants in the code; never a
+// client address. Safe for concurrent use.
+type Metrics struct {
+	FramesIn      *prometheus.CounterVec   // camera
+	BytesIn       *prometheus.CounterVec   // camera
+	FramesDropped *prometheus.CounterVec   // camera, reason
+	FrameBytes    *prometheus.HistogramVec // camera
+	FrameInterval *prometheus.HistogramVec // camera
+	CaptureDelay  *prometheus.HistogramVec // camera
+	CameraUp      *prometheus.GaugeVec     // camera
+	Reconnects    *prometheus.CounterVec   // camera
+	Messages      *prometheus.CounterVec   // camera, type: text messages from the camera
+
+	Viewers       *prometheus.GaugeVec     // camera, transport
+	ViewersTotal  *prometheus.CounterVec   // camera, transport: viewers that joined
+	FramesSent    *prometheus.CounterVec   // camera, transport
+	FramesSkipped *prometheus.CounterVec   // camera, transport
+	BytesOut      *prometheus.CounterVec   // camera, transport
+	FanoutDelay   *prometheus.HistogramVec // camera, transport
+	Disconnects   *prometheus.CounterVec   // camera, transport, reason
+
+	AuthFailures *prometheus.CounterVec // endpoint
+	LimitHits    *prometheus.CounterVec // reason
+}
+
+// New creates the collectors and registers them, with the Go and process
+// collectors and camrelay_build_info, on reg.
+func New(reg prometheus.Registerer, b Build) *Metrics {
+	cam := []string{"camera"}
+	camT := []string{"camera", "transport"}
+	m := &Metrics{
+		FramesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_frames_received_total", Help: "JPEG frames accepted from the camera's link.",
+		}, cam),
+		BytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_received_bytes_total", Help: "Bytes of accepted JPEG frames from the camera's link.",
+		}, cam),
+		FramesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_frames_dropped_total", Help: "Frames from the camera that were rejected, by reason (not_jpeg, truncated, too_large, empty).",
+		}, []string{"camera", "reason"}),
+		FrameBytes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "camrelay_frame_size_bytes", Help: "Size of accepted frames.",
+			Buckets: prometheus.ExponentialBuckets(4096, 2, 11), // 4 KiB .. 4 MiB
+		}, cam),
+		FrameInterval: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "camrelay_frame_interval_seconds", Help: "Time between consecutive accepted frames of a camera.",
+			Buckets: []float64{.01, .02, .033, .05, .066, .1, .2, .5, 1, 2, 5},
+		}, cam),
+		CaptureDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "camrelay_capture_to_gateway_seconds", Help: "Time from the camera capturing a frame to the gateway receiving it, where the link carries a capture time.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 10),
+		}, cam),
+		CameraUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "camrelay_camera_up", Help: "1 while the camera's link delivers frames, 0 while it is down or silent.",
+		}, cam),
+		Reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_uplink_connects_total", Help: "Times the camera's link was established (uplink accepted or source connected).",
+		}, cam),
+		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_camera_messages_total", Help: "Text (JSON) messages from the camera, by type.",
+		}, []string{"camera", "type"}),
+		Viewers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "camrelay_viewers", Help: "Viewers connected now.",
+		}, camT),
+		ViewersTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_viewers_joined_total", Help: "Viewers that connected.",
+		}, camT),
+		FramesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_frames_sent_total", Help: "Frames written to viewers.",
+		}, camT),
+		FramesSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_frames_skipped_total", Help: "Frames a viewer never got because a newer one replaced them while it was busy (newest wins).",
+		}, camT),
+		BytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_sent_bytes_total", Help: "Frame bytes written to viewers.",
+		}, camT),
+		FanoutDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "camrelay_fanout_delay_seconds", Help: "Time from the gateway receiving a frame to the frame being written to a viewer's socket.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
+		}, camT),
+		Disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_viewer_disconnects_total", Help: "Viewers that left, by reason (closed, write_timeout, write_error, shutdown, protocol).",
+		}, []string{"camera", "transport", "reason"}),
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_auth_failures_total", Help: "Requests refused for a missing or wrong credential, by endpoint.",
+		}, []string{"endpoint"}),
+		LimitHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_limit_hits_total", Help: "Requests or connections refused or closed for going over a limit, by reason.",
+		}, []string{"reason"}),
+	}
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "camrelay_build_info", Help: "Build metadata of the running gateway; always 1.",
+	}, []string{"version", "commit", "date", "goversion"})
+	info.WithLabelValues(b.Version, b.Commit, b.Date, runtime.Version()).Set(1)
+
+	reg.MustRegister(
+		m.FramesIn, m.BytesIn, m.FramesDropped, m.FrameBytes, m.FrameInterval, m.CaptureDelay,
+		m.CameraUp, m.Reconnects, m.Messages,
+		m.Viewers, m.ViewersTotal, m.FramesSent, m.FramesSkipped, m.BytesOut, m.FanoutDelay, m.Disconnects,
+		m.AuthFailures, m.LimitHits, info,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Camera readies the series of one camera so that they exist at zero from
+// start-up: a dashboard or alert then sees a camera that never sent a frame,
+// instead of no series at all.
+func (m *Metrics) Camera(id string) {
+	m.FramesIn.WithLabelValues(id)
+	m.BytesIn.WithLabelValues(id)
+	m.CameraUp.WithLabelValues(id).Set(0)
+	m.Reconnects.WithLabelValues(id)
+	for _, r := range []string{"not_jpeg", "truncated", "too_large", "empty"} {
+		m.FramesDropped.WithLabelValues(id, r)
+	}
+	for _, t := range []string{TransportWS, TransportMJPEG} {
+		m.Viewers.WithLabelValues(id, t)
+		m.FramesSent.WithLabelValues(id, t)
+		m.FramesSkipped.WithLabelValues(id, t)
+		m.BytesOut.WithLabelValues(id, t)
+	}
+}

@@ -1,0 +1,106 @@
+// Package server is the gateway's HTTP surface: the page, the viewer
+// WebSocket, MJPEG and snapshots, the camera list, the camera uplinks,
+// metrics and health. New returns one http.Handler for all of it.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/camrelay/camrelay/internal/hub"
+	"github.com/camrelay/camrelay/internal/metrics"
+)
+
+// Camera is one camera as the server sees it.
+type Camera struct {
+	ID, Name string
+	// Source is the kind of link ("push", "demo", ...), shown in the API.
+	Source string
+	Hub    *hub.Hub
+	// Ingest serves /cam/{id}/ingest for a push camera; nil otherwise.
+	Ingest http.Handler
+}
+
+// Options configure the server. Zero values mean the defaults stated.
+type Options struct {
+	Cameras []Camera
+	Metrics *metrics.Metrics
+	// MetricsHandler serves /metrics; nil means 404.
+	MetricsHandler http.Handler
+	Log            *slog.Logger
+	// WriteTimeout disconnects a viewer whose write (or wait for its
+	// socket to drain) stalls this long. Zero means 10 s.
+	WriteTimeout time.Duration
+	// AllowedOrigins are extra Origin patterns for browser WebSockets,
+	// beyond the same host (coder/websocket OriginPatterns syntax).
+	AllowedOrigins []string
+	// MaxViewersPerCamera and MaxViewers cap viewers. Zero means 1000 and
+	// 5000.
+	MaxViewersPerCamera, MaxViewers int
+	// Ready reports readiness for /readyz; nil means always ready.
+	Ready func() bool
+	// Version is shown in the hello message and the API.
+	Version string
+}
+
+// Server serves the gateway's HTTP surface. Its viewer handlers run as long
+// as their connections; Wait returns when all of them have ended.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	cams    map[string]*camera
+	order   []*camera
+	m       *metrics.Metrics
+	handler http.Handler
+	viewers atomic.Int64
+	active  sync.WaitGroup
+}
+
+// camera is the server's state for one camera.
+type camera struct {
+	Camera
+	viewers [2]atomic.Int64 // by transport: ws, mjpeg
+	perT    [2]transportMetrics
+}
+
+// New returns the server for cams.
+func New(opts Options) *Server {
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.MaxViewersPerCamera <= 0 {
+		opts.MaxViewersPerCamera = 1000
+	}
+	if opts.MaxViewers <= 0 {
+		opts.MaxViewers = 5000
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Ready == nil {
+		opts.Ready = func() bool { return true }
+	}
+	s := &Server{opts: opts, log: opts.Log, cams: map[string]*camera{}, m: opts.Metrics}
+	for _, c := range opts.Cameras {
+		cam := &camera{Camera: c}
+		for i, t := range transports {
+			cam.perT[i] = newTransportMetrics(s.m, c.ID, t)
+		}
+		s.cams[c.ID] = cam
+		s.order = append(s.order, cam)
+	}
+	s.handler = s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Wait blocks until every long-lived viewer and uplink handler has returned.
+// Hijacked connections are not tracked by http.Server.Shutdown, so the
+// caller cancels their base context and then waits here.
+func (s *Server) Wait() { s.active.Wait() }

@@ -1,0 +1,218 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/camrelay/camrelay/internal/frame"
+	"github.com/camrelay/camrelay/internal/hub"
+	"github.com/camrelay/camrelay/internal/metrics"
+)
+
+// transports indexes camera.viewers and camera.perT.
+var transports = [2]string{metrics.TransportWS, metrics.TransportMJPEG}
+
+const (
+	tWS = iota
+	tMJPEG
+)
+
+// transportMetrics are one camera's collectors for one transport, looked up
+// once: a label lookup per frame per viewer would cost more than the rest of
+// the bookkeeping.
+type transportMetrics struct {
+	viewers              prometheus.Gauge
+	joined               prometheus.Counter
+	sent, skipped, bytes prometheus.Counter
+	fanout               prometheus.Observer
+	camera, transport    string
+	m                    *metrics.Metrics
+}
+
+func newTransportMetrics(m *metrics.Metrics, cam, t string) transportMetrics {
+	if m == nil {
+		return transportMetrics{}
+	}
+	return transportMetrics{
+		viewers: m.Viewers.WithLabelValues(cam, t),
+		joined:  m.ViewersTotal.WithLabelValues(cam, t),
+		sent:    m.FramesSent.WithLabelValues(cam, t),
+		skipped: m.FramesSkipped.WithLabelValues(cam, t),
+		bytes:   m.BytesOut.WithLabelValues(cam, t),
+		fanout:  m.FanoutDelay.WithLabelValues(cam, t),
+		camera:  cam, transport: t, m: m,
+	}
+}
+
+// Reasons a viewer leaves, for camrelay_viewer_disconnects_total.
+const (
+	leftClosed       = "closed"
+	leftWriteTimeout = "write_timeout"
+	leftWriteError   = "write_error"
+	leftShutdown     = "shutdown"
+	leftProtocol     = "protocol"
+)
+
+var errClientGone = errors.New("viewer closed the connection")
+
+// admit counts a viewer in if the limits allow; ok is false with the limit's
+// name otherwise. release must be called when the viewer leaves.
+func (s *Server) admit(cam *camera, t int) (release func(), limit string) {
+	if n := s.viewers.Add(1); n > int64(s.opts.MaxViewers) {
+		s.viewers.Add(-1)
+		return nil, "viewers_total"
+	}
+	if n := cam.viewers[0].Load() + cam.viewers[1].Load(); n >= int64(s.opts.MaxViewersPerCamera) {
+		s.viewers.Add(-1)
+		return nil, "viewers_per_camera"
+	}
+	cam.viewers[t].Add(1)
+	leave := cam.Hub.Join()
+	tm := &cam.perT[t]
+	if tm.m != nil {
+		tm.viewers.Inc()
+		tm.joined.Inc()
+	}
+	s.active.Add(1)
+	return func() {
+		s.active.Done()
+		leave()
+		cam.viewers[t].Add(-1)
+		s.viewers.Add(-1)
+		if tm.m != nil {
+			tm.viewers.Dec()
+		}
+	}, ""
+}
+
+func (s *Server) limitHit(reason string) {
+	if s.m != nil {
+		s.m.LimitHits.WithLabelValues(reason).Inc()
+	}
+	s.log.Warn("viewer refused: limit reached", "limit", reason)
+}
+
+func (s *Server) left(cam *camera, t int, reason string) {
+	if s.m != nil {
+		s.m.Disconnects.WithLabelValues(cam.ID, transports[t], reason).Inc()
+	}
+}
+
+// viewer is what a transport gives the shared frame loop.
+type viewer struct {
+	cam  *camera
+	t    int
+	raw  net.Conn // the TCP connection, for pacing and write deadlines; may be nil
+	send func(f *frame.Frame, skipped uint64) error
+	// state is called when the camera goes online or offline; may be nil.
+	state func(ev hub.Event) error
+}
+
+// pollDrain is how often a viewer whose socket has not drained checks again.
+// It bounds the extra delay a slow viewer's frames get, and is paid only by
+// viewers that are behind.
+const pollDrain = 10 * time.Millisecond
+
+// run takes frames from the camera's hub and sends them until ctx ends or a
+// write fails, and returns why the viewer left. A frame is written only when
+// the viewer's socket has drained the previous one; while it has not, newer
+// frames replace the pending one (newest wins), so a slow viewer gets fewer
+// but fresh frames and never holds up anyone.
+func (s *Server) run(ctx context.Context, v viewer) string {
+	tm := &v.cam.perT[v.t]
+	cur := v.cam.Hub.Follow()
+	p := newPacer(v.raw)
+	var wait *time.Timer
+	defer func() {
+		if wait != nil {
+			wait.Stop()
+		}
+	}()
+	for {
+		ev, ok := cur.Next(ctx)
+		if !ok {
+			return leftReason(ctx)
+		}
+		skipped := ev.Skipped
+		if ev.OnlineChanged && v.state != nil {
+			if err := v.state(ev); err != nil {
+				return writeReason(ctx, err)
+			}
+		}
+		if ev.Frame == nil {
+			continue
+		}
+		if now := time.Now(); !p.ready(now, len(ev.Frame.Data)) {
+			deadline := now.Add(s.opts.WriteTimeout)
+			for !p.ready(now, len(ev.Frame.Data)) {
+				if now.After(deadline) {
+					return leftWriteTimeout
+				}
+				if wait == nil {
+					wait = time.NewTimer(pollDrain)
+				} else {
+					wait.Reset(pollDrain)
+				}
+				select {
+				case <-ctx.Done():
+					return leftReason(ctx)
+				case now = <-wait.C:
+				}
+			}
+			// Frames that came while waiting replace the one in hand.
+			if newer, ok := cur.Poll(); ok {
+				if newer.OnlineChanged && v.state != nil {
+					if err := v.state(newer); err != nil {
+						return writeReason(ctx, err)
+					}
+				}
+				if newer.Frame != nil {
+					ev.Frame = newer.Frame
+					skipped += newer.Skipped + 1
+				}
+			}
+		}
+		f := ev.Frame
+		start := time.Now()
+		if v.raw != nil {
+			_ = v.raw.SetWriteDeadline(start.Add(s.opts.WriteTimeout))
+		}
+		if err := v.send(f, skipped); err != nil {
+			return writeReason(ctx, err)
+		}
+		if tm.m != nil {
+			tm.sent.Inc()
+			tm.bytes.Add(float64(len(f.Data)))
+			if skipped > 0 {
+				tm.skipped.Add(float64(skipped))
+			}
+			tm.fanout.Observe(start.Sub(f.Received).Seconds())
+		}
+	}
+}
+
+// leftReason says why ctx ended: the viewer closed, or the gateway stops.
+func leftReason(ctx context.Context) string {
+	if errors.Is(context.Cause(ctx), errClientGone) {
+		return leftClosed
+	}
+	return leftShutdown
+}
+
+func writeReason(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return leftReason(ctx)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return leftWriteTimeout
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return leftClosed
+	}
+	return leftWriteError
+}

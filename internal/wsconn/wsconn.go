@@ -1,0 +1,125 @@
+// Package wsconn holds what the gateway's WebSocket endpoints add to
+// coder/websocket: the raw connection beneath a WebSocket (to bound a close
+// and to pace writes), and write coalescing that makes a binary message one
+// writev without copying its payload.
+package wsconn
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// coalesceBuf is the size of the bufio.Writer the WebSocket library writes
+// through. The library writes a frame header and then the payload; with a
+// large buffer every JPEG is copied once more, with net/http's 4 KiB one each
+// message costs two system calls. A small buffer whose full flushes are held
+// back (coalescer) turns header + payload into one writev without a copy.
+// It is larger than any control frame (2 + 125 bytes), so a control frame
+// that the library writes by itself is never held back.
+const coalesceBuf = 256
+
+// Writer wraps the http.ResponseWriter given to websocket.Accept. When the
+// library hijacks the connection, Writer keeps the raw connection and puts a
+// coalescer under the library's writes.
+type Writer struct {
+	http.ResponseWriter
+	conn net.Conn
+	cw   *coalescer
+}
+
+// NewWriter wraps w.
+func NewWriter(w http.ResponseWriter) *Writer { return &Writer{ResponseWriter: w} }
+
+// Hijack is called by websocket.Accept.
+func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		return nil, nil, err
+	}
+	w.conn = conn
+	w.cw = &coalescer{conn: conn}
+	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.cw, coalesceBuf)), nil
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *Writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Conn returns the hijacked connection, nil before Accept succeeded.
+func (w *Writer) Conn() net.Conn { return w.conn }
+
+// Flush sends what the coalescer holds back. Call it after each message
+// written with the library: a message that ends exactly on a full buffer is
+// otherwise held until the next one.
+func (w *Writer) Flush() error {
+	if w.cw == nil {
+		return nil
+	}
+	return w.cw.flush()
+}
+
+// coalescer sits under the WebSocket library's bufio.Writer. A write of
+// exactly coalesceBuf bytes is the buffer filling in the middle of a message:
+// it is held and sent with the next write in one writev. Anything else is
+// sent at once, after what was held. Safe for concurrent use.
+type coalescer struct {
+	conn net.Conn
+
+	mu      sync.Mutex
+	held    [coalesceBuf]byte
+	n       int
+	buffers net.Buffers
+	vec     [2][]byte
+}
+
+func (c *coalescer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(p) == coalesceBuf && c.n == 0 {
+		c.n = copy(c.held[:], p)
+		return len(p), nil
+	}
+	if c.n == 0 {
+		return c.conn.Write(p)
+	}
+	c.vec[0], c.vec[1] = c.held[:c.n], p
+	c.buffers = c.vec[:]
+	_, err := c.buffers.WriteTo(c.conn)
+	c.n = 0
+	c.vec[0], c.vec[1] = nil, nil
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (c *coalescer) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return nil
+	}
+	_, err := c.conn.Write(c.held[:c.n])
+	c.n = 0
+	return err
+}
+
+// CloseWithin sends a close frame and waits at most d for the peer's reply,
+// then drops the raw connection. The library alone would wait up to 10 s for
+// a peer that does not answer, and a dead peer must hold up neither a
+// takeover nor the gateway's shutdown. raw may be nil (then the library's
+// own bound applies).
+func CloseWithin(c *websocket.Conn, raw net.Conn, code websocket.StatusCode, reason string, d time.Duration) {
+	if raw != nil {
+		t := time.AfterFunc(d, func() { _ = raw.Close() })
+		defer t.Stop()
+	}
+	_ = c.Close(code, reason)
+}
