@@ -540,3 +540,80 @@ func trim(s string) string {
 	}
 	return s
 }
+
+// TestAStalledViewerIsClosedAfterTheWriteTimeout: a viewer that takes
+// nothing is disconnected with a clear status and counted, while a reading
+// viewer carries on.
+func TestAStalledViewerIsClosedAfterTheWriteTimeout(t *testing.T) {
+	g := startGateway(t, `
+limits:
+  write_timeout: 1s
+cameras:
+  - {id: front, source: push, token: s3cret}
+`)
+	up := uplink(t, g, "front", "s3cret")
+	stalled := viewerWS(t, g, "front") // never reads again
+	reading := viewerWS(t, g, "front")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	got := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			if _, err := nextJPEG(ctx, reading); err != nil {
+				got <- n
+				return
+			}
+			n++
+		}
+	}()
+	big := testFrames(t, 1)[0]
+	frame := append(append(append([]byte{}, big[:len(big)-2]...), make([]byte, 300<<10)...), 0xFF, 0xD9)
+	waitFor(t, 15*time.Second, "the stalled viewer to be dropped", func() bool {
+		send(t, up, websocket.MessageBinary, frame)
+		time.Sleep(20 * time.Millisecond)
+		return g.metric(t, `camrelay_viewer_disconnects_total{camera="front",reason="write_timeout",transport="ws"}`) == 1
+	})
+	if n := g.metric(t, `camrelay_viewers{camera="front",transport="ws"}`); n != 1 {
+		t.Errorf("viewers = %v after the stalled one left, want 1", n)
+	}
+	// The stalled client, reading at last, finds the socket closed.
+	for {
+		if _, err := nextJPEG(ctx, stalled); err != nil {
+			break
+		}
+	}
+	cancel()
+	if n := <-got; n < 10 {
+		t.Errorf("the reading viewer got only %d frames", n)
+	}
+}
+
+// TestViewerLimitsAnswer503AndCount.
+func TestViewerLimitsAnswer503AndCount(t *testing.T) {
+	g := startGateway(t, `
+limits:
+  max_viewers_per_camera: 2
+cameras:
+  - {id: front, source: push, token: s3cret}
+`)
+	viewerWS(t, g, "front")
+	openMJPEG(t, g.url("/cam/front/stream.mjpeg"))
+	resp, err := http.Get(g.url("/cam/front/stream.mjpeg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "too many viewers") {
+		t.Errorf("third viewer: %d %q", resp.StatusCode, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, resp, err := websocket.Dial(ctx, g.ws("/cam/front/ws"), nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("third WebSocket viewer: %v", err)
+	}
+	if n := g.metric(t, `camrelay_limit_hits_total{reason="viewers_per_camera"}`); n != 2 {
+		t.Errorf("limit hits = %v, want 2", n)
+	}
+}
