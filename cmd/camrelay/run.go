@@ -144,6 +144,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 
 	var cams []server.Camera
 	var sups []*source.Supervisor
+	var hubs []*hub.Hub
 	for _, cc := range cfg.Cameras {
 		clog := log.With("camera", cc.ID, "source", cc.Source)
 		h := hub.New(cc.ID, &hub.Options{Ring: cfg.Limits.Ring, FreshFor: cfg.Limits.FreshFor})
@@ -172,6 +173,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		}
 		cams = append(cams, cam)
 		sups = append(sups, sup)
+		hubs = append(hubs, h)
 	}
 
 	srv := server.New(server.Options{
@@ -205,6 +207,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	// Hubs wake viewers until the very end: shutdown is driven by the
+	// viewers' own contexts, not by hubs going quiet.
+	hubCtx, stopHubs := context.WithCancel(context.Background())
+	defer stopHubs()
+	var hubsDone errgroup.Group
+	for _, h := range hubs {
+		hubsDone.Go(func() error { return h.Run(hubCtx) })
+	}
+	defer func() { stopHubs(); _ = hubsDone.Wait() }()
 	for _, sup := range sups {
 		g.Go(func() error { return sup.Run(gctx) })
 	}

@@ -26,7 +26,17 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 func newHub(t *testing.T, ring int) (*Hub, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	return New("cam", &Options{Ring: ring, Now: clk.Now}), clk
+	h := New("cam", &Options{Ring: ring, Now: clk.Now})
+	run(t, h)
+	return h, clk
+}
+
+// run runs the hub's waker until the test ends.
+func run(tb testing.TB, h *Hub) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
 }
 
 func publish(h *Hub, clk *clock, tag string) *frame.Frame {
@@ -214,13 +224,13 @@ func TestManyViewersSeeFramesInOrder(t *testing.T) {
 	}
 }
 
-// BenchmarkPublish shows that publishing costs the same for 1 and 10,000
-// idle viewers (viewers that are busy writing are not woken at all; waiting
-// ones are woken by one channel close).
+// BenchmarkPublish: publishing costs the same for 1 and 10,000 viewers
+// that are busy writing.
 func BenchmarkPublish(b *testing.B) {
 	for _, n := range []int{0, 1, 100, 10000} {
 		b.Run(fmt.Sprintf("viewers=%d", n), func(b *testing.B) {
 			h := New("cam", nil)
+			run(b, h)
 			f := &frame.Frame{Received: time.Now()}
 			for range n {
 				h.Follow() // joined but not waiting: busy viewers
@@ -246,5 +256,40 @@ func TestPollNeverWaits(t *testing.T) {
 	}
 	if _, ok := c.Poll(); ok {
 		t.Fatal("Poll reported the same frame twice")
+	}
+}
+
+// BenchmarkPublishToWaitingViewers: publishing costs the same for 1 and
+// 10,000 viewers waiting for it; Run does the waking.
+func BenchmarkPublishToWaitingViewers(b *testing.B) {
+	for _, n := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("viewers=%d", n), func(b *testing.B) {
+			h := New("cam", nil)
+			run(b, h)
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			for range n {
+				c := h.Follow()
+				wg.Go(func() {
+					for {
+						if _, ok := c.Next(ctx); !ok {
+							return
+						}
+					}
+				})
+			}
+			var publish time.Duration
+			for b.Loop() {
+				start := time.Now()
+				h.Publish(&frame.Frame{Received: start})
+				publish += time.Since(start)
+				for h.Viewers() < 0 { // keep the loop body from being optimised away
+				}
+				time.Sleep(time.Millisecond) // let the viewers go back to waiting
+			}
+			b.ReportMetric(float64(publish.Nanoseconds())/float64(b.N), "ns/publish")
+			cancel()
+			wg.Wait()
+		})
 	}
 }

@@ -127,6 +127,7 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 	cur := v.cam.Hub.Follow()
 	p := newPacer(v.raw)
 	var wait *time.Timer
+	var deadline time.Time // the socket's write deadline
 	defer func() {
 		if wait != nil {
 			wait.Stop()
@@ -147,9 +148,9 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 			continue
 		}
 		if now := time.Now(); !p.ready(now, len(ev.Frame.Data)) {
-			deadline := now.Add(s.opts.WriteTimeout)
+			giveUp := now.Add(s.opts.WriteTimeout)
 			for !p.ready(now, len(ev.Frame.Data)) {
-				if now.After(deadline) {
+				if now.After(giveUp) {
 					return leftWriteTimeout
 				}
 				if wait == nil {
@@ -178,8 +179,12 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 		}
 		f := ev.Frame
 		start := time.Now()
-		if v.raw != nil {
-			_ = v.raw.SetWriteDeadline(start.Add(s.opts.WriteTimeout))
+		// Move the deadline only when half of it is used up: a write that
+		// stalls is still cut off between half and all of WriteTimeout,
+		// and a fast viewer does not reset a timer for every frame.
+		if v.raw != nil && start.Add(s.opts.WriteTimeout/2).After(deadline) {
+			deadline = start.Add(s.opts.WriteTimeout)
+			_ = v.raw.SetWriteDeadline(deadline)
 		}
 		if err := v.send(f, skipped); err != nil {
 			return writeReason(ctx, err)
