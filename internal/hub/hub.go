@@ -54,7 +54,7 @@ type Hub struct {
 	next    int // ring index of the next write
 	seq     uint64
 	online  bool
-	since   time.Time // when online last changed
+	since   time.Time     // when online last changed
 	changed chan struct{} // closed by Run after a change
 	hello   json.RawMessage
 	status  json.RawMessage
