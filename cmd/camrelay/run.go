@@ -149,7 +149,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		clog := log.With("camera", cc.ID, "source", cc.Source)
 		h := hub.New(cc.ID, &hub.Options{Ring: cfg.Limits.Ring, FreshFor: cfg.Limits.FreshFor})
 		m.Camera(cc.ID)
-		sink := newSink(h, m, cc.ID)
+		sink := newSink(h, m, cc.ID, clog)
 		cam := server.Camera{ID: cc.ID, Name: cc.Name, Source: cc.Source, Hub: h}
 		var runner source.Runner
 		switch cc.Source {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -24,15 +25,23 @@ type sink struct {
 	size, interval, capture     prometheus.Observer
 	up                          prometheus.Gauge
 
-	mu   sync.Mutex // guards last
-	last time.Time  // receive time of the previous frame, for the interval
+	log *slog.Logger
+
+	mu       sync.Mutex // guards the fields below
+	last     time.Time  // receive time of the previous frame, for the interval
+	drops    map[string]int
+	lastWarn time.Time
 }
+
+// dropWarnEvery is how often at most dropped frames are logged: one line per
+// interval with counts by reason, never one per frame.
+const dropWarnEvery = time.Minute
 
 var _ source.Sink = (*sink)(nil)
 
-func newSink(h *hub.Hub, m *metrics.Metrics, id string) *sink {
+func newSink(h *hub.Hub, m *metrics.Metrics, id string, log *slog.Logger) *sink {
 	return &sink{
-		hub: h, m: m, id: id,
+		hub: h, m: m, id: id, log: log,
 		framesIn: m.FramesIn.WithLabelValues(id),
 		bytesIn:  m.BytesIn.WithLabelValues(id),
 		connects: m.Reconnects.WithLabelValues(id),
@@ -89,6 +98,24 @@ func (s *sink) Message(typ string, msg json.RawMessage) {
 
 func (s *sink) Dropped(reason string) {
 	s.m.FramesDropped.WithLabelValues(s.id, reason).Inc()
+	now := time.Now()
+	s.mu.Lock()
+	if s.drops == nil {
+		s.drops = map[string]int{}
+	}
+	s.drops[reason]++
+	if now.Sub(s.lastWarn) < dropWarnEvery {
+		s.mu.Unlock()
+		return
+	}
+	drops := s.drops
+	s.drops, s.lastWarn = nil, now
+	s.mu.Unlock()
+	args := []any{"period", dropWarnEvery}
+	for r, n := range drops {
+		args = append(args, r, n)
+	}
+	s.log.Warn("frames from the camera dropped", args...)
 }
 
 func (s *sink) Connected() { s.connects.Inc() }

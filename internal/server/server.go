@@ -57,6 +57,7 @@ type Server struct {
 	handler http.Handler
 	viewers atomic.Int64
 	active  sync.WaitGroup
+	slow    slowLog
 }
 
 // camera is the server's state for one camera.
@@ -84,6 +85,7 @@ func New(opts Options) *Server {
 		opts.Ready = func() bool { return true }
 	}
 	s := &Server{opts: opts, log: opts.Log, cams: map[string]*camera{}, m: opts.Metrics}
+	s.slow.log = opts.Log
 	for _, c := range opts.Cameras {
 		cam := &camera{Camera: c}
 		for i, t := range transports {

@@ -97,6 +97,9 @@ func (s *Server) limitHit(reason string) {
 }
 
 func (s *Server) left(cam *camera, t int, reason string) {
+	if reason == leftWriteTimeout {
+		s.slow.dropped(cam.ID, time.Now())
+	}
 	if s.m != nil {
 		s.m.Disconnects.WithLabelValues(cam.ID, transports[t], reason).Inc()
 	}
