@@ -170,6 +170,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 				return fmt.Errorf("camera %q: %w", cc.ID, err)
 			}
 			cam.Ingest = push
+			cam.Control = push
 		}
 		cams = append(cams, cam)
 		sups = append(sups, sup)
@@ -186,6 +187,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		MaxViewersPerCamera: cfg.Limits.MaxViewersPerCamera,
 		MaxViewers:          cfg.Limits.MaxViewers,
 		Version:             build.Version,
+		AdminToken:          cfg.AdminToken,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -126,24 +126,25 @@ func timestamp(t time.Time) string {
 
 // cameraStatus is one entry of /api/cameras.
 type cameraStatus struct {
-	ID           string          `json:"id"`
-	Name         string          `json:"name"`
-	Source       string          `json:"source"`
-	Online       bool            `json:"online"`
-	Since        time.Time       `json:"since"`
-	FPSIn        float64         `json:"fps_in"`
-	Viewers      map[string]int  `json:"viewers"`
-	LastFrameAge *float64        `json:"last_frame_age_seconds"`
-	Width        int             `json:"width,omitempty"`
-	Height       int             `json:"height,omitempty"`
-	FrameBytes   int             `json:"frame_bytes,omitempty"`
-	Frames       uint64          `json:"frames"`
-	BytesIn      uint64          `json:"bytes_in"`
-	Hello        json.RawMessage `json:"hello,omitempty"`
-	Status       json.RawMessage `json:"status,omitempty"`
-	SnapshotURL  string          `json:"snapshot_url"`
-	MJPEGURL     string          `json:"mjpeg_url"`
-	WebSocketURL string          `json:"ws_url"`
+	ID           string                     `json:"id"`
+	Name         string                     `json:"name"`
+	Source       string                     `json:"source"`
+	Online       bool                       `json:"online"`
+	Since        time.Time                  `json:"since"`
+	FPSIn        float64                    `json:"fps_in"`
+	Viewers      map[string]int             `json:"viewers"`
+	LastFrameAge *float64                   `json:"last_frame_age_seconds"`
+	Width        int                        `json:"width,omitempty"`
+	Height       int                        `json:"height,omitempty"`
+	FrameBytes   int                        `json:"frame_bytes,omitempty"`
+	Frames       uint64                     `json:"frames"`
+	BytesIn      uint64                     `json:"bytes_in"`
+	Hello        json.RawMessage            `json:"hello,omitempty"`
+	Status       json.RawMessage            `json:"status,omitempty"`
+	Settings     map[string]json.RawMessage `json:"settings,omitempty"`
+	SnapshotURL  string                     `json:"snapshot_url"`
+	MJPEGURL     string                     `json:"mjpeg_url"`
+	WebSocketURL string                     `json:"ws_url"`
 }
 
 func (s *Server) status(cam *camera, now time.Time) cameraStatus {
@@ -153,7 +154,7 @@ func (s *Server) status(cam *camera, now time.Time) cameraStatus {
 		Online: info.Online, Since: info.Since.UTC(),
 		Viewers: map[string]int{},
 		Frames:  info.Seq, BytesIn: info.Bytes,
-		Hello: info.Hello, Status: info.Status,
+		Hello: info.Hello, Status: info.Status, Settings: cam.settings.snapshot(),
 		SnapshotURL:  "/cam/" + cam.ID + "/snapshot.jpg",
 		MJPEGURL:     "/cam/" + cam.ID + "/stream.mjpeg",
 		WebSocketURL: "/cam/" + cam.ID + "/ws",

@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/stream.mjpeg", s.withCamera(s.serveMJPEG))
 		r.Get("/snapshot.jpg", s.withCamera(s.serveSnapshot))
 		r.Get("/ingest", s.withCamera(s.serveIngest))
+		r.Post("/control", s.withCamera(s.serveControl))
 	})
 
 	r.Get("/api/cameras", s.apiCameras)

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -22,6 +23,8 @@ type Camera struct {
 	Hub    *hub.Hub
 	// Ingest serves /cam/{id}/ingest for a push camera; nil otherwise.
 	Ingest http.Handler
+	// Control carries settings to the camera; nil if its link cannot.
+	Control Controller
 }
 
 // Options configure the server. Zero values mean the defaults stated.
@@ -44,6 +47,8 @@ type Options struct {
 	Ready func() bool
 	// Version is shown in the hello message and the API.
 	Version string
+	// AdminToken authorises control; empty disables control.
+	AdminToken string
 }
 
 // Server serves the gateway's HTTP surface. Its viewer handlers run as long
@@ -58,13 +63,16 @@ type Server struct {
 	viewers atomic.Int64
 	active  sync.WaitGroup
 	slow    slowLog
+
+	adminHash [sha256.Size]byte
 }
 
 // camera is the server's state for one camera.
 type camera struct {
 	Camera
-	viewers [2]atomic.Int64 // by transport: ws, mjpeg
-	perT    [2]transportMetrics
+	viewers  [2]atomic.Int64 // by transport: ws, mjpeg
+	perT     [2]transportMetrics
+	settings settingsState
 }
 
 // New returns the server for cams.
@@ -86,6 +94,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Log, cams: map[string]*camera{}, m: opts.Metrics}
 	s.slow.log = opts.Log
+	s.adminHash = sha256.Sum256([]byte(opts.AdminToken))
 	for _, c := range opts.Cameras {
 		cam := &camera{Camera: c}
 		for i, t := range transports {

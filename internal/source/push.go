@@ -6,15 +6,18 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/camrelay/camrelay/internal/control"
 	"github.com/camrelay/camrelay/internal/wsconn"
 )
 
@@ -47,6 +50,10 @@ type Push struct {
 
 	mu      sync.Mutex
 	current *uplink
+
+	nextID  atomic.Uint64
+	pmu     sync.Mutex
+	pending map[uint64]chan control.Ack // control commands awaiting their ack
 }
 
 // PushOptions configure a Push. Token is required unless Insecure.
@@ -83,6 +90,7 @@ func NewPush(opts PushOptions, sink Sink) (*Push, error) {
 		sink:     sink,
 		log:      opts.Log,
 		authFail: opts.AuthFailed,
+		pending:  map[uint64]chan control.Ack{},
 	}, nil
 }
 
@@ -120,6 +128,7 @@ func bearer(r *http.Request) (string, bool) {
 // uplink is one accepted camera connection.
 type uplink struct {
 	conn     *websocket.Conn
+	w        *wsconn.Writer
 	raw      net.Conn
 	replaced chan struct{} // closed when a newer uplink takes over
 }
@@ -151,7 +160,7 @@ func (p *Push) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// link with 1009 (message too big), which the library sends for us.
 	c.SetReadLimit(p.maxFrame)
 
-	up := &uplink{conn: c, raw: ww.Conn(), replaced: make(chan struct{})}
+	up := &uplink{conn: c, w: ww, raw: ww.Conn(), replaced: make(chan struct{})}
 	p.mu.Lock()
 	old := p.current
 	p.current = up
@@ -233,7 +242,61 @@ func (p *Push) text(data []byte) {
 		p.log.Debug("camera message ignored: not a JSON object with a type", "bytes", len(data))
 		return
 	}
+	if head.Type == "ack" {
+		p.ack(data)
+	}
 	p.sink.Message(head.Type, json.RawMessage(data))
+}
+
+// ack hands a camera's acknowledgement to the control request waiting
+// for it; an ack nobody waits for (late, or a duplicate) is ignored.
+func (p *Push) ack(data []byte) {
+	var a control.Ack
+	if err := json.Unmarshal(data, &a); err != nil {
+		return
+	}
+	p.pmu.Lock()
+	ch := p.pending[a.ID]
+	delete(p.pending, a.ID)
+	p.pmu.Unlock()
+	if ch != nil {
+		ch <- a // buffered: never blocks
+	}
+}
+
+// Control sends settings down the current uplink as a JSON text message
+// with a fresh id and waits for the camera's ack or for ctx to end.
+func (p *Push) Control(ctx context.Context, s control.Settings) (control.Ack, error) {
+	p.mu.Lock()
+	up := p.current
+	p.mu.Unlock()
+	if up == nil {
+		return control.Ack{}, control.ErrOffline
+	}
+	id := p.nextID.Add(1)
+	ch := make(chan control.Ack, 1)
+	p.pmu.Lock()
+	p.pending[id] = ch
+	p.pmu.Unlock()
+	defer func() {
+		p.pmu.Lock()
+		delete(p.pending, id)
+		p.pmu.Unlock()
+	}()
+	msg, err := json.Marshal(control.Command{Type: "control", ID: id, Settings: s})
+	if err != nil {
+		return control.Ack{}, fmt.Errorf("encode control command: %w", err)
+	}
+	if err := up.conn.Write(ctx, websocket.MessageText, msg); err != nil {
+		return control.Ack{}, fmt.Errorf("%w: send control command: %v", control.ErrOffline, err)
+	}
+	_ = up.w.Flush()
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-ctx.Done():
+		return control.Ack{}, control.ErrNoAck
+	}
 }
 
 // isNormalClose reports whether err is the peer closing normally or going away.
