@@ -145,9 +145,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	var cams []server.Camera
 	var sups []*source.Supervisor
 	var hubs []*hub.Hub
+	var demands []func(context.Context) error
 	for _, cc := range cfg.Cameras {
 		clog := log.With("camera", cc.ID, "source", cc.Source)
-		h := hub.New(cc.ID, &hub.Options{Ring: cfg.Limits.Ring, FreshFor: cfg.Limits.FreshFor})
+		fresh := cfg.Limits.FreshFor
+		if fresh == 0 {
+			fresh = -1 // the file's 0 means "always wait"
+		}
+		h := hub.New(cc.ID, &hub.Options{Ring: cfg.Limits.Ring, FreshFor: fresh})
 		m.Camera(cc.ID)
 		sink := newSink(h, m, cc.ID, clog)
 		cam := server.Camera{ID: cc.ID, Name: cc.Name, Source: cc.Source, Hub: h}
@@ -171,6 +176,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 			}
 			cam.Ingest = push
 			cam.Control = push
+			demands = append(demands, func(ctx context.Context) error {
+				return source.RunDemand(ctx, h, push, cfg.Limits.IdleAfter, clog)
+			})
 		}
 		cams = append(cams, cam)
 		sups = append(sups, sup)
@@ -220,6 +228,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	defer func() { stopHubs(); _ = hubsDone.Wait() }()
 	for _, sup := range sups {
 		g.Go(func() error { return sup.Run(gctx) })
+	}
+	for _, d := range demands {
+		g.Go(func() error { return d(gctx) })
 	}
 	g.Go(func() error {
 		log.Info("camrelay listening", "addr", ln.Addr().String(), "cameras", len(cams), "version", build.Version)

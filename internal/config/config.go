@@ -63,6 +63,9 @@ const (
 	defaultFreshFor = 3 * time.Second
 	maxFreshFor     = time.Hour
 
+	defaultIdleAfter = 30 * time.Second
+	maxIdleAfter     = 24 * time.Hour
+
 	defaultMaxViewersPerCamera = 1000
 	defaultMaxViewers          = 5000
 	maxViewers                 = 1_000_000
@@ -145,6 +148,10 @@ type Limits struct {
 	// MaxViewers caps viewers of all cameras together. Default 5000; allowed
 	// 1 to 1,000,000.
 	MaxViewers int
+	// IdleAfter is how long a camera may have no viewers before the gateway
+	// tells it to drop to its idle rate. Default 30 s; allowed 0 (never) to
+	// 24 h.
+	IdleAfter time.Duration
 }
 
 // Camera is one configured camera. Which fields apply depends on Source;
@@ -217,6 +224,7 @@ func Default() *Config {
 			FreshFor:            defaultFreshFor,
 			MaxViewersPerCamera: defaultMaxViewersPerCamera,
 			MaxViewers:          defaultMaxViewers,
+			IdleAfter:           defaultIdleAfter,
 		},
 	}
 }

@@ -36,7 +36,7 @@ func topKeys() []string {
 // limitKeys are the keys of the limits mapping.
 func limitKeys() []string {
 	return []string{"max_frame_bytes", "write_timeout", "handshake_timeout", "offline_after",
-		"ring", "fresh_for", "max_viewers_per_camera", "max_viewers"}
+		"ring", "fresh_for", "max_viewers_per_camera", "max_viewers", "idle_after"}
 }
 
 // cameraKeys are the keys of a camera mapping, in the order problems about
@@ -247,6 +247,8 @@ func (d *decoder) limits(f field, l *Limits) {
 			d.intValue(g, &l.MaxViewersPerCamera)
 		case "max_viewers":
 			d.intValue(g, &l.MaxViewers)
+		case "idle_after":
+			d.duration(g, &l.IdleAfter)
 		default:
 			d.unknown(g, limitKeys(), limitsHint)
 		}

@@ -151,6 +151,7 @@ func (k *checker) limits() {
 	k.durRange("limits.fresh_for", l.FreshFor, 0, maxFreshFor)
 	k.intRange("limits.max_viewers_per_camera", l.MaxViewersPerCamera, 1, maxViewers)
 	k.intRange("limits.max_viewers", l.MaxViewers, 1, maxViewers)
+	k.durRange("limits.idle_after", l.IdleAfter, 0, maxIdleAfter)
 }
 
 func (k *checker) bytes(key string, v int64) {

@@ -30,7 +30,8 @@ type Options struct {
 	// Ring is the number of recent frames kept. Zero means DefaultRing.
 	Ring int
 	// FreshFor is the age up to which the newest frame counts as live for
-	// a joining viewer. Zero means DefaultFreshFor.
+	// a joining viewer. Zero means DefaultFreshFor; negative means a joining
+	// viewer always waits for the next frame.
 	FreshFor time.Duration
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -62,6 +63,7 @@ type Hub struct {
 	viewers atomic.Int64
 	bytes   atomic.Uint64
 	wake    chan struct{} // capacity 1: changes since Run last woke the viewers
+	demand  chan struct{} // capacity 1: the viewer count went to or from zero
 }
 
 // New returns the hub of camera id.
@@ -73,7 +75,7 @@ func New(id string, opts *Options) *Hub {
 	if o.Ring <= 0 {
 		o.Ring = DefaultRing
 	}
-	if o.FreshFor <= 0 {
+	if o.FreshFor == 0 {
 		o.FreshFor = DefaultFreshFor
 	}
 	if o.Now == nil {
@@ -87,6 +89,7 @@ func New(id string, opts *Options) *Hub {
 		since:    o.Now(),
 		changed:  make(chan struct{}),
 		wake:     make(chan struct{}, 1),
+		demand:   make(chan struct{}, 1),
 	}
 }
 
@@ -163,12 +166,7 @@ func (h *Hub) SetStatus(msg json.RawMessage) {
 // signal tells Run that something changed. It never blocks: one pending
 // signal covers any number of changes, since a woken viewer always takes
 // the newest state.
-func (h *Hub) signal() {
-	select {
-	case h.wake <- struct{}{}:
-	default:
-	}
-}
+func (h *Hub) signal() { notify(h.wake) }
 
 // Snapshot is a consistent view of a hub at one moment.
 type Snapshot struct {
@@ -241,12 +239,31 @@ func (h *Hub) Info() Info {
 	}
 }
 
-// Join counts a viewer in; the returned func counts it out and must be
-// called exactly once.
+// Join counts a viewer in; the returned func counts it out. Calling it more
+// than once counts once.
 func (h *Hub) Join() (leave func()) {
-	h.viewers.Add(1)
+	if h.viewers.Add(1) == 1 {
+		notify(h.demand)
+	}
 	var once sync.Once
-	return func() { once.Do(func() { h.viewers.Add(-1) }) }
+	return func() {
+		once.Do(func() {
+			if h.viewers.Add(-1) == 0 {
+				notify(h.demand)
+			}
+		})
+	}
+}
+
+// DemandChanged announces that the number of viewers went from zero to one
+// or from one to zero; read Viewers for the count. One receiver only.
+func (h *Hub) DemandChanged() <-chan struct{} { return h.demand }
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // Viewers returns how many viewers have joined and not left.

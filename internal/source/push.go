@@ -51,6 +51,7 @@ type Push struct {
 	mu      sync.Mutex
 	current *uplink
 
+	idle    atomic.Bool // the camera should run at its idle rate
 	nextID  atomic.Uint64
 	pmu     sync.Mutex
 	pending map[uint64]chan control.Ack // control commands awaiting their ack
@@ -172,6 +173,11 @@ func (p *Push) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.log.Info("uplink connected", "remote", r.RemoteAddr)
 	}
 	p.sink.Connected()
+	if p.idle.Load() {
+		// A camera boots at full rate: tell a new uplink at once that
+		// nobody watches.
+		p.sendDemand(r.Context(), up, false)
+	}
 
 	readDone := make(chan error, 1)
 	go func() { readDone <- p.read(c) }()
@@ -262,6 +268,38 @@ func (p *Push) ack(data []byte) {
 	if ch != nil {
 		ch <- a // buffered: never blocks
 	}
+}
+
+// Demand records the wanted rate and tells the current uplink, if any.
+func (p *Push) Demand(full bool) {
+	p.idle.Store(!full)
+	p.mu.Lock()
+	up := p.current
+	p.mu.Unlock()
+	if up != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.sendDemand(ctx, up, full)
+	}
+}
+
+// demandMsg is the demand command: "full" or "idle" rate.
+type demandMsg struct {
+	Type string `json:"type"` // "demand"
+	Rate string `json:"rate"`
+}
+
+func (p *Push) sendDemand(ctx context.Context, up *uplink, full bool) {
+	rate := "idle"
+	if full {
+		rate = "full"
+	}
+	msg, _ := json.Marshal(demandMsg{Type: "demand", Rate: rate})
+	if err := up.conn.Write(ctx, websocket.MessageText, msg); err != nil {
+		p.log.Debug("demand not sent", "rate", rate, "err", err)
+		return
+	}
+	_ = up.w.Flush()
 }
 
 // Control sends settings down the current uplink as a JSON text message
