@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, metrics.Build{Version: v, Commit: c, Date: d}, listening)
+	return serve(ctx, cfg, log, metrics.Build{Version: v, Commit: c, Date: d}, getenv("CAMRELAY_PPROF"), listening)
 }
 
 // loadConfig reads the file named by the flag or CAMRELAY_CONFIG, or starts
@@ -138,7 +139,9 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 }
 
 // serve builds the gateway from cfg and runs it until ctx ends.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metrics.Build, listening func(net.Addr)) error {
+// pprofAddr, when set (CAMRELAY_PPROF=127.0.0.1:6060), serves Go's profiler
+// on its own listener, never on the public one.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metrics.Build, pprofAddr string, listening func(net.Addr)) error {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, build)
 
@@ -239,6 +242,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		}
 		return nil
 	})
+	if pprofAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Addr: pprofAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			log.Info("profiler listening", "addr", pprofAddr)
+			if err := ps.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("pprof server: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error { <-gctx.Done(); return ps.Close() })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")

@@ -88,7 +88,7 @@ func TestPushFramesReachEveryViewerInOrder(t *testing.T) {
 	})
 	for _, f := range frames {
 		send(t, up, websocket.MessageBinary, f)
-		time.Sleep(20 * time.Millisecond) // 50 fps: a camera's pace, not a flood
+		time.Sleep(40 * time.Millisecond) // 25 fps: a camera's pace, not a flood
 	}
 	wg.Wait()
 	close(results)
@@ -136,7 +136,7 @@ func TestAViewerThatReadsNothingDoesNotSlowTheOthers(t *testing.T) {
 	up := uplink(t, g, "front", "s3cret")
 	// Big frames fill the stuck viewer's socket buffers quickly.
 	big := testFrames(t, 1)[0]
-	pad := bytes.Repeat([]byte{0}, 200<<10)
+	pad := bytes.Repeat([]byte{0}, 100<<10)
 	frame := append(append(append([]byte{}, big[:len(big)-2]...), pad...), 0xFF, 0xD9)
 
 	// Stuck viewers: connected, never read.
@@ -169,7 +169,7 @@ func TestAViewerThatReadsNothingDoesNotSlowTheOthers(t *testing.T) {
 	}
 	for range n {
 		send(t, up, websocket.MessageBinary, frame)
-		time.Sleep(25 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 	// Give the last frames a moment to arrive, then stop the readers.
 	ctxWait, cancelWait := context.WithTimeout(ctx, 2*time.Second)

@@ -60,6 +60,11 @@ type Hub struct {
 	hello   json.RawMessage
 	status  json.RawMessage
 
+	// snap is what viewers read, replaced (never modified) under mu at
+	// every change: a thousand viewers woken at once read it without
+	// queueing on mu.
+	snap atomic.Pointer[Snapshot]
+
 	viewers atomic.Int64
 	bytes   atomic.Uint64
 	wake    chan struct{} // capacity 1: changes since Run last woke the viewers
@@ -81,7 +86,7 @@ func New(id string, opts *Options) *Hub {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Hub{
+	h := &Hub{
 		id:       id,
 		freshFor: o.FreshFor,
 		now:      o.Now,
@@ -91,6 +96,20 @@ func New(id string, opts *Options) *Hub {
 		wake:     make(chan struct{}, 1),
 		demand:   make(chan struct{}, 1),
 	}
+	h.mu.Lock()
+	h.storeLocked()
+	h.mu.Unlock()
+	return h
+}
+
+// storeLocked publishes the current state for Snapshot.
+func (h *Hub) storeLocked() {
+	h.snap.Store(&Snapshot{
+		Frame:   h.ring[(h.next+len(h.ring)-1)%len(h.ring)],
+		Online:  h.online,
+		Since:   h.since,
+		Changed: h.changed,
+	})
 }
 
 // Run wakes the viewers after each change until ctx ends. Viewers of a hub
@@ -107,6 +126,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		h.mu.Lock()
 		old := h.changed
 		h.changed = make(chan struct{})
+		h.storeLocked()
 		h.mu.Unlock()
 		close(old)
 	}
@@ -130,6 +150,7 @@ func (h *Hub) Publish(f *frame.Frame) uint64 {
 		h.since = h.now()
 	}
 	seq := f.Seq
+	h.storeLocked()
 	h.mu.Unlock()
 	h.signal()
 	return seq
@@ -145,6 +166,7 @@ func (h *Hub) SetOnline(online bool) {
 	}
 	h.online = online
 	h.since = h.now()
+	h.storeLocked()
 	h.signal()
 }
 
@@ -181,17 +203,10 @@ type Snapshot struct {
 }
 
 // Snapshot returns the newest frame, the online state and the channel that
-// announces the next change, all taken under one lock so that no change
-// falls between them.
+// announces the next change, taken together so that no change falls between
+// them. It takes no lock.
 func (h *Hub) Snapshot() Snapshot {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return Snapshot{
-		Frame:   h.ring[(h.next+len(h.ring)-1)%len(h.ring)],
-		Online:  h.online,
-		Since:   h.since,
-		Changed: h.changed,
-	}
+	return *h.snap.Load()
 }
 
 // Latest returns the newest frame, or nil if there is none.
@@ -354,6 +369,10 @@ func (c *Cursor) take(s Snapshot) (ev Event, ok bool) {
 	}
 	return ev, ev.Frame != nil || ev.OnlineChanged
 }
+
+// Changed is closed at the first change after the cursor's last event or
+// Poll: wait on it, then Poll.
+func (c *Cursor) Changed() <-chan struct{} { return c.changed }
 
 // Seq returns the sequence of the last frame this cursor took.
 func (c *Cursor) Seq() uint64 { return c.seq }

@@ -76,26 +76,18 @@ func (s *Server) serveMJPEG(w http.ResponseWriter, r *http.Request, cam *camera)
 		return
 	}
 
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	conn, brw, err := http.NewResponseController(w).Hijack()
+	ctx := r.Context()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		// HTTP/2 cannot be hijacked: stream through the ResponseWriter.
 		s.left(cam, tMJPEG, s.mjpegBuffered(ctx, w, cam))
 		return
 	}
+	// An MJPEG client sends nothing after its request, so nothing reads
+	// from it: no reader goroutine, no read buffer. Write errors and a
+	// periodic look at the socket's state tell us when it has gone.
+	defer conn.Close()
 	tuneViewer(conn)
-
-	// Reading tells us when the client goes away even while the camera
-	// is silent and nothing is being written.
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		_, _ = io.Copy(io.Discard, brw.Reader)
-		cancel(errClientGone)
-	}()
-	defer func() { <-readDone }()
-	defer conn.Close() // ends the reader; runs before the wait above
 
 	_ = conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 	if _, err := io.WriteString(conn, mjpegHead); err != nil {
@@ -103,7 +95,7 @@ func (s *Server) serveMJPEG(w http.ResponseWriter, r *http.Request, cam *camera)
 		return
 	}
 	pw := &partWriter{w: conn}
-	reason := s.run(ctx, viewer{cam: cam, t: tMJPEG, raw: conn, send: func(f *frame.Frame, _ uint64) error {
+	reason := s.run(ctx, viewer{cam: cam, t: tMJPEG, raw: conn, watchClose: true, send: func(f *frame.Frame, _ uint64) error {
 		return pw.write(f)
 	}})
 	if reason == leftShutdown {

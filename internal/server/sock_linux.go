@@ -31,18 +31,15 @@ func tuneViewer(c net.Conn) {
 	})
 }
 
-// pacer decides when a viewer's socket may take the next frame. It estimates
-// the bytes queued for the viewer anywhere on the path: unsent in our socket,
-// sent but not acknowledged, and received but not yet read by the viewer (the
-// peer's receive window below the largest it has offered). The next frame is
-// written only when less than one frame is queued. A slow viewer thus has at
-// most about one frame waiting for it, and the frames it cannot take are
-// skipped by the hub's newest-wins rule instead of piling up in kernel
-// buffers on both ends, where they would be seconds old when read.
-//
-// Measured on loopback (35 KB frames at 20 fps, a viewer reading one frame
-// every 2 s): without pacing the frames it reads are 3.9 s old at the median
-// and 7.8 s at worst; with it 2.0 s and 3.9 s. Fast viewers are not delayed.
+// pacer decides when a viewer's socket may take the next frame. It looks at
+// where the bytes already written to the viewer are: unsent in our socket,
+// in flight (sent, not yet acknowledged), or received but not read by the
+// viewer (the peer's receive window below the largest it has offered). The
+// next frame is written only when nothing is unsent and at most about one
+// frame is in flight or unread. A slow viewer thus has at most about one
+// frame waiting for it, and the frames it cannot take are skipped by the
+// hub's newest-wins rule instead of piling up in kernel buffers on both
+// ends, where they would be seconds old when read.
 //
 // A pacer is owned by its viewer's goroutine.
 type pacer struct {
@@ -54,13 +51,26 @@ type pacer struct {
 	waiting time.Time // when the socket emptied but the window still looked full
 }
 
-// minQueue is the queue always allowed, so that small frames and a delayed
-// ACK never hold a viewer back.
-const minQueue = 16 << 10
+// maxUnread is how much may be queued for a viewer when the next, small,
+// frame is written; for larger frames, one frame may be.
+const maxUnread = 16 << 10
+
+// minInflight is the in-flight allowance for small frames.
+const minInflight = 64 << 10
+
+// readiness is a pacer's answer.
+type readiness int
+
+const (
+	drained readiness = iota // write the next frame
+	notYet                   // wait
+	unsure                   // ask the viewer whether it has read everything
+)
 
 // windowGrace bounds the wait for a reopened window once everything sent has
-// been acknowledged. Linux announces a reopened window only when it at least
-// doubles, so a viewer that has read everything can still look full.
+// been acknowledged. Linux announces a reopened window at once only when it
+// at least doubles, so a viewer that has read everything can still look
+// full for a while.
 const windowGrace = time.Second
 
 func newPacer(c net.Conn) *pacer {
@@ -87,32 +97,72 @@ func (p *pacer) readInfo(fd uintptr) {
 	}
 }
 
-// ready reports whether a frame of size bytes may be written now. A nil
-// pacer (not a TCP socket) is always ready.
-func (p *pacer) ready(now time.Time, size int) bool {
+// ready reports whether a frame of size bytes may be written now: drained,
+// not yet, or unsure. A nil pacer (not a TCP socket) is always drained.
+//
+// Unsure means everything sent has been acknowledged but the viewer's
+// window still looks partly full. Linux re-advertises a window the viewer
+// has read empty only when the window at least doubles (tcp_cleanup_rbuf),
+// and on loopback windows come in 64 KiB steps, so the window alone cannot
+// tell a viewer that has read everything from one that has not. A transport
+// that can ask the viewer (a WebSocket ping: its pong means everything
+// before it was read) should ask; one that cannot gets the lenient answer
+// the window allows.
+func (p *pacer) ready(now time.Time, size int, canAsk bool) readiness {
 	if p == nil {
-		return true
+		return drained
 	}
 	if err := p.rc.Control(p.control); err != nil || p.err != nil {
-		return true
+		return drained
 	}
 	in := &p.info
 	p.maxWnd = max(p.maxWnd, in.Snd_wnd)
 	inflight := in.Bytes_sent - in.Bytes_retrans - in.Bytes_acked
-	queued := uint64(in.Notsent_bytes) + inflight + uint64(p.maxWnd-in.Snd_wnd)
-	if queued <= uint64(max(size, minQueue)) {
+	unread := p.maxWnd - in.Snd_wnd
+	queued := inflight + uint64(unread)
+	switch {
+	case in.Notsent_bytes != 0 || inflight > uint64(max(size, minInflight)):
 		p.waiting = time.Time{}
-		return true
+		return notYet
+	case queued <= uint64(max(size, maxUnread)):
+		// At most about a frame on its way or unread: a viewer that
+		// lags by a frame (a busy phone, a GC pause) loses nothing.
+		p.waiting = time.Time{}
+		return drained
+	case inflight != 0:
+		return notYet
+	case canAsk:
+		return unsure
 	}
-	if in.Notsent_bytes != 0 || inflight != 0 {
-		p.waiting = time.Time{}
-		return false
+	// Below half the largest window the window is accurate; above, after
+	// a grace, assume the viewer has read it.
+	if unread < p.maxWnd/2 {
+		return drained
 	}
 	if p.waiting.IsZero() {
 		p.waiting = now
 	}
-	return now.Sub(p.waiting) >= windowGrace
+	if now.Sub(p.waiting) >= windowGrace {
+		return drained
+	}
+	return notYet
 }
+
+// closed reports whether the viewer has closed its side (or the socket
+// failed), for transports that do not read from their viewers.
+func (p *pacer) closed() bool {
+	if p == nil {
+		return false
+	}
+	if err := p.rc.Control(p.control); err != nil || p.err != nil {
+		return true
+	}
+	return p.info.State != tcpEstablished
+}
+
+// tcpEstablished is TCP_ESTABLISHED of Linux's tcp_states.h: any other state
+// of a viewer socket means the viewer closed or the connection broke.
+const tcpEstablished = 1
 
 func tcpConn(c net.Conn) (*net.TCPConn, bool) {
 	if t, ok := c.(*tls.Conn); ok {

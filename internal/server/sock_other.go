@@ -13,5 +13,15 @@ func tuneViewer(net.Conn) {}
 // write timeout alone guards against stalled viewers.
 type pacer struct{}
 
-func newPacer(net.Conn) *pacer             { return nil }
-func (p *pacer) ready(time.Time, int) bool { return true }
+func newPacer(net.Conn) *pacer { return nil }
+
+type readiness int
+
+const (
+	drained readiness = iota
+	notYet
+	unsure
+)
+
+func (p *pacer) ready(time.Time, int, bool) readiness { return drained }
+func (p *pacer) closed() bool                         { return false }

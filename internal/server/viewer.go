@@ -113,7 +113,18 @@ type viewer struct {
 	send func(f *frame.Frame, skipped uint64) error
 	// state is called when the camera goes online or offline; may be nil.
 	state func(ev hub.Event) error
+	// watchClose makes the loop check now and then whether the viewer
+	// closed its connection, for transports that never read from it.
+	watchClose bool
+	// ask, if set, asks the viewer whether it has read everything sent so
+	// far; the channel yields nil when it has. Only one ask is in flight.
+	ask func() <-chan error
 }
+
+// closeCheck is how often a viewer that is never read from is checked for
+// having gone away: it bounds how long a closed MJPEG viewer of a silent
+// camera is still counted.
+const closeCheck = 2 * time.Second
 
 // pollDrain is how often a viewer whose socket has not drained checks again.
 // It bounds the extra delay a slow viewer's frames get, and is paid only by
@@ -131,15 +142,31 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 	p := newPacer(v.raw)
 	var wait *time.Timer
 	var deadline time.Time // the socket's write deadline
+	var asked <-chan error // the viewer's answer to the ask in flight
 	defer func() {
 		if wait != nil {
 			wait.Stop()
 		}
 	}()
+	var closeTick <-chan time.Time
+	if v.watchClose {
+		t := time.NewTicker(closeCheck)
+		defer t.Stop()
+		closeTick = t.C
+	}
 	for {
-		ev, ok := cur.Next(ctx)
+		ev, ok := cur.Poll()
 		if !ok {
-			return leftReason(ctx)
+			select {
+			case <-cur.Changed():
+			case <-ctx.Done():
+				return leftReason(ctx)
+			case <-closeTick:
+				if p.closed() {
+					return leftClosed
+				}
+			}
+			continue
 		}
 		skipped := ev.Skipped
 		if ev.OnlineChanged && v.state != nil {
@@ -150,9 +177,16 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 		if ev.Frame == nil {
 			continue
 		}
-		if now := time.Now(); !p.ready(now, len(ev.Frame.Data)) {
+		if now := time.Now(); p.ready(now, len(ev.Frame.Data), v.ask != nil) != drained {
 			giveUp := now.Add(s.opts.WriteTimeout)
-			for !p.ready(now, len(ev.Frame.Data)) {
+			for {
+				r := p.ready(now, len(ev.Frame.Data), v.ask != nil)
+				if r == drained {
+					break
+				}
+				if r == unsure && asked == nil {
+					asked = v.ask()
+				}
 				if now.After(giveUp) {
 					return leftWriteTimeout
 				}
@@ -165,7 +199,14 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 				case <-ctx.Done():
 					return leftReason(ctx)
 				case now = <-wait.C:
+					continue
+				case err := <-asked:
+					asked = nil
+					if err != nil {
+						continue
+					}
 				}
+				break // the viewer answered: it has read everything
 			}
 			// Frames that came while waiting replace the one in hand.
 			if newer, ok := cur.Poll(); ok {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,8 +32,9 @@ const (
 type wsViewer struct {
 	c     *websocket.Conn
 	w     *wsconn.Writer
-	meta  atomic.Bool   // the client asked for a frame message before each JPEG
-	start chan struct{} // closed when frames may flow (go2rtc asks first)
+	meta  atomic.Bool    // the client asked for a frame message before each JPEG
+	start chan struct{}  // closed when frames may flow (go2rtc asks first)
+	asks  sync.WaitGroup // pings in flight
 }
 
 func (v *wsViewer) flush() { _ = v.w.Flush() }
@@ -104,6 +106,7 @@ func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2
 		_ = c.CloseNow()
 	}
 	<-readDone
+	v.asks.Wait()
 	if cause := context.Cause(ctx); errors.Is(cause, errProtocol) {
 		reason = leftProtocol
 	}
@@ -131,7 +134,7 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 			return writeReason(ctx, err)
 		}
 	}
-	vw := viewer{cam: cam, t: tWS, raw: raw}
+	vw := viewer{cam: cam, t: tWS, raw: raw, ask: v.ask(ctx)}
 	vw.send = func(f *frame.Frame, skipped uint64) error {
 		if v.meta.Load() {
 			if err := v.writeJSON(context.Background(), frameMeta{
@@ -155,6 +158,29 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 		}
 	}
 	return s.run(ctx, vw)
+}
+
+// askTimeout bounds one ping: a viewer that answers later is asked again.
+const askTimeout = 2 * time.Second
+
+// ask returns the viewer loop's way to ask whether the viewer has read
+// everything: a WebSocket ping, whose pong (RFC 6455 §5.5.3) the client
+// sends only once it has read all that came before it. Every client must
+// answer pings; browsers do so by themselves.
+func (v *wsViewer) ask(ctx context.Context) func() <-chan error {
+	return func() <-chan error {
+		answer := make(chan error, 1)
+		v.asks.Add(1)
+		go func() {
+			defer v.asks.Done()
+			pctx, cancel := context.WithTimeout(ctx, askTimeout)
+			defer cancel()
+			err := v.c.Ping(pctx)
+			v.flush()
+			answer <- err
+		}()
+		return answer
+	}
 }
 
 // frameMeta precedes each JPEG for a client that asked for it.

@@ -6,6 +6,8 @@ package wsconn
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -46,7 +48,28 @@ func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	w.conn = conn
 	w.cw = &coalescer{conn: conn}
-	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.cw, coalesceBuf)), nil
+	return conn, bufio.NewReadWriter(smallReader(brw.Reader, conn), bufio.NewWriterSize(w.cw, coalesceBuf)), nil
+}
+
+// readBuf is the read buffer of a WebSocket: headers are 2 to 14 bytes and
+// payloads larger than the buffer are read straight into their own slice, so
+// net/http's 4 KiB buffer would only cost memory on each of thousands of
+// viewer sockets.
+const readBuf = 512
+
+// smallReader moves what net/http has already buffered into a smaller
+// reader, when it fits.
+func smallReader(br *bufio.Reader, conn net.Conn) *bufio.Reader {
+	n := br.Buffered()
+	if n > readBuf {
+		return br
+	}
+	b, _ := br.Peek(n)
+	sr := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn), readBuf)
+	if n > 0 {
+		_, _ = sr.Peek(n) // takes exactly the buffered bytes, reads nothing from conn
+	}
+	return sr
 }
 
 // Unwrap lets http.ResponseController reach the real writer.
