@@ -263,6 +263,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		stopViewers()
+		srv.Close()
 		err := hs.Shutdown(sctx)
 		waited := make(chan struct{})
 		go func() { srv.Wait(); close(waited) }()

@@ -70,29 +70,47 @@ func (s *Server) serveMJPEG(w http.ResponseWriter, r *http.Request, cam *camera)
 		http.Error(w, "camrelay: too many viewers ("+limit+")", http.StatusServiceUnavailable)
 		return
 	}
-	defer release()
+	detached := false
+	defer func() {
+		if !detached {
+			release()
+		}
+	}()
 	if r.Method == http.MethodHead {
 		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+mjpegBoundary)
 		return
 	}
 
-	ctx := r.Context()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		// HTTP/2 cannot be hijacked: stream through the ResponseWriter.
+		ctx, cancel := context.WithCancel(s.base)
+		defer cancel()
+		stop := context.AfterFunc(r.Context(), cancel)
+		defer stop()
 		s.left(cam, tMJPEG, s.mjpegBuffered(ctx, w, cam))
 		return
 	}
-	// An MJPEG client sends nothing after its request, so nothing reads
-	// from it: no reader goroutine, no read buffer. Write errors and a
-	// periodic look at the socket's state tell us when it has gone.
+	detached = true
+	s.detach(func() {
+		defer release()
+		s.left(cam, tMJPEG, s.streamMJPEG(conn, cam))
+	})
+}
+
+// streamMJPEG writes the response and its parts on a hijacked connection
+// until the viewer or the gateway goes. An MJPEG client sends nothing after
+// its request, so nothing reads from it: no reader goroutine, no read
+// buffer. Write errors and a periodic look at the socket's state tell us
+// when it has gone.
+func (s *Server) streamMJPEG(conn net.Conn, cam *camera) string {
 	defer conn.Close()
 	tuneViewer(conn)
+	ctx := s.base
 
 	_ = conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 	if _, err := io.WriteString(conn, mjpegHead); err != nil {
-		s.left(cam, tMJPEG, writeReason(ctx, err))
-		return
+		return writeReason(ctx, err)
 	}
 	pw := &partWriter{w: conn}
 	reason := s.run(ctx, viewer{cam: cam, t: tMJPEG, raw: conn, watchClose: true, send: func(f *frame.Frame, _ uint64) error {
@@ -103,7 +121,7 @@ func (s *Server) serveMJPEG(w http.ResponseWriter, r *http.Request, cam *camera)
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = io.WriteString(conn, "--"+mjpegBoundary+"--\r\n")
 	}
-	s.left(cam, tMJPEG, reason)
+	return reason
 }
 
 // mjpegBuffered is serveMJPEG over a ResponseWriter that cannot be hijacked.

@@ -70,7 +70,12 @@ func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2
 		http.Error(w, "camrelay: too many viewers ("+limit+")", http.StatusServiceUnavailable)
 		return
 	}
-	defer release()
+	detached := false
+	defer func() {
+		if !detached {
+			release()
+		}
+	}()
 
 	ww := wsconn.NewWriter(w)
 	c, err := websocket.Accept(ww, r, &websocket.AcceptOptions{
@@ -82,11 +87,21 @@ func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2
 		return
 	}
 	c.SetReadLimit(viewerReadLimit)
+	ww.Release()
+	detached = true
+	s.detach(func() {
+		defer release()
+		s.watchWS(c, ww, cam, go2rtc)
+	})
+}
+
+// watchWS runs one viewer socket until it ends: a reader goroutine for what
+// the viewer sends, and this goroutine for what it is sent.
+func (s *Server) watchWS(c *websocket.Conn, ww *wsconn.Writer, cam *camera, go2rtc bool) {
 	raw := ww.Conn()
 	tuneViewer(raw)
-
 	v := &wsViewer{c: c, w: ww, start: make(chan struct{})}
-	ctx, cancel := context.WithCancelCause(r.Context())
+	ctx, cancel := context.WithCancelCause(s.base)
 	defer cancel(nil)
 	readDone := make(chan struct{})
 	go func() {

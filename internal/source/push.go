@@ -160,6 +160,7 @@ func (p *Push) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A frame of exactly maxFrame bytes is fine; one byte more closes the
 	// link with 1009 (message too big), which the library sends for us.
 	c.SetReadLimit(p.maxFrame)
+	ww.Release()
 
 	up := &uplink{conn: c, w: ww, raw: ww.Conn(), replaced: make(chan struct{})}
 	p.mu.Lock()

@@ -72,6 +72,11 @@ func smallReader(br *bufio.Reader, conn net.Conn) *bufio.Reader {
 	return sr
 }
 
+// Release lets go of the http.ResponseWriter once websocket.Accept has
+// returned, so that net/http's per-connection buffers can be freed while the
+// WebSocket lives on. Only Conn and Flush may be used afterwards.
+func (w *Writer) Release() { w.ResponseWriter = nil }
+
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *Writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
