@@ -617,3 +617,23 @@ cameras:
 		t.Errorf("limit hits = %v, want 2", n)
 	}
 }
+
+// TestThePageCarriesSecurityHeaders: no inline script, no sniffing, no
+// referrer, no framing.
+func TestThePageCarriesSecurityHeaders(t *testing.T) {
+	g := startArgs(t, "camrelay", "--demo", "--listen", "127.0.0.1:0")
+	for _, path := range []string{"/", "/cam/demo", "/static/style.css"} {
+		resp, err := http.Get(g.url(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("%s: Content-Security-Policy %q", path, csp)
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: headers %v", path, resp.Header)
+		}
+	}
+}
