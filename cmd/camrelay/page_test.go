@@ -66,25 +66,7 @@ type pageGateway struct {
 	addr   string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *pageLog
-}
-
-// pageLog collects the gateway's log output for failure messages.
-type pageLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *pageLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *pageLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs   *syncBuffer
 }
 
 // startPageGateway writes cfg to a file and runs the gateway on it.
@@ -94,7 +76,7 @@ func startPageGateway(t *testing.T, cfg string) *pageGateway {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := &pageGateway{t: t, args: []string{"camrelay", "--config", path, "--listen", "127.0.0.1:0"}, logs: &pageLog{}}
+	g := &pageGateway{t: t, args: []string{"camrelay", "--config", path, "--listen", "127.0.0.1:0"}, logs: &syncBuffer{}}
 	g.start()
 	t.Cleanup(g.stop)
 	return g

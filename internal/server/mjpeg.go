@@ -64,10 +64,8 @@ func (p *partWriter) write(f *frame.Frame) error {
 // Assistant, Frigate, go2rtc and motion: a boundary line before every part,
 // each part with Content-Type and Content-Length, one write per frame.
 func (s *Server) serveMJPEG(w http.ResponseWriter, r *http.Request, cam *camera) {
-	release, limit := s.admit(cam, tMJPEG)
-	if release == nil {
-		s.limitHit(limit)
-		http.Error(w, "camrelay: too many viewers ("+limit+")", http.StatusServiceUnavailable)
+	release, ok := s.admitOr503(w, cam, tMJPEG)
+	if !ok {
 		return
 	}
 	detached := false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,6 +88,18 @@ func (s *Server) admit(cam *camera, t int) (release func(), limit string) {
 			tm.viewers.Dec()
 		}
 	}, ""
+}
+
+// admitOr503 is admit for a handler: over a limit it answers 503 naming the
+// limit and counts it.
+func (s *Server) admitOr503(w http.ResponseWriter, cam *camera, t int) (release func(), ok bool) {
+	release, limit := s.admit(cam, t)
+	if release == nil {
+		s.limitHit(limit)
+		http.Error(w, "camrelay: too many viewers ("+limit+")", http.StatusServiceUnavailable)
+		return nil, false
+	}
+	return release, true
 }
 
 func (s *Server) limitHit(reason string) {

@@ -64,10 +64,8 @@ func (s *Server) serveGo2rtcWS(w http.ResponseWriter, r *http.Request, cam *came
 }
 
 func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2rtc bool) {
-	release, limit := s.admit(cam, tWS)
-	if release == nil {
-		s.limitHit(limit)
-		http.Error(w, "camrelay: too many viewers ("+limit+")", http.StatusServiceUnavailable)
+	release, ok := s.admitOr503(w, cam, tWS)
+	if !ok {
 		return
 	}
 	detached := false
