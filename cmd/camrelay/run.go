@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -45,6 +46,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		logFormat   = fs.String("log-format", "", "log format: text or json (env CAMRELAY_LOG_FORMAT)")
 		logLevel    = fs.String("log-level", "", "log level: debug, info, warn, error (env CAMRELAY_LOG_LEVEL)")
 		showVersion = fs.Bool("version", false, "print the version and exit")
+		healthcheck = fs.Bool("healthcheck", false, "GET /healthz of the gateway on this machine (port of --listen or CAMRELAY_LISTEN, default 8080) and exit 0 if it answers 200, else 1; for a container HEALTHCHECK")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: camrelay [--config FILE] [--demo] [--listen ADDR]\n\n"+
@@ -56,6 +58,13 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 			return nil
 		}
 		return err
+	}
+	if *healthcheck {
+		addr := *listen
+		if addr == "" {
+			addr = getenv("CAMRELAY_LISTEN")
+		}
+		return checkHealth(ctx, addr)
 	}
 	v, c, d := buildInfo()
 	if *showVersion {
@@ -157,6 +166,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		}
 		h := hub.New(cc.ID, &hub.Options{Ring: cfg.Limits.Ring, FreshFor: fresh})
 		m.Camera(cc.ID)
+		m.LastFrameAge(cc.ID, func() float64 {
+			if f := h.Latest(); f != nil {
+				return time.Since(f.Received).Seconds()
+			}
+			return math.NaN() // no frame yet: no series
+		})
 		sink := newSink(h, m, cc.ID, clog)
 		cam := server.Camera{ID: cc.ID, Name: cc.Name, Source: cc.Source, Hub: h}
 		var runner source.Runner
@@ -171,7 +186,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		if cc.Source == config.SourcePush {
 			push, err := source.NewPush(source.PushOptions{
 				Camera: cc.ID, Token: cc.Token, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
-				AuthFailed: func() { m.AuthFailures.WithLabelValues("ingest").Inc() },
+				AuthFailed: func() { m.AuthFailures.WithLabelValues(metrics.EndpointIngest).Inc() },
 				Log:        clog,
 			}, sup.Sink())
 			if err != nil {
@@ -281,4 +296,37 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// checkHealth GETs /healthz of the gateway listening on addr (host:port; an
+// empty or wildcard host means this machine, an empty addr :8080) and
+// returns an error unless it answers 200 within 3 s. The container image
+// has no shell or curl, so its HEALTHCHECK runs `camrelay --healthcheck`.
+func checkHealth(ctx context.Context, addr string) error {
+	if addr == "" {
+		addr = ":8080"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", url, resp.Status)
+	}
+	return nil
 }

@@ -45,7 +45,26 @@ type Metrics struct {
 
 	AuthFailures *prometheus.CounterVec // endpoint
 	LimitHits    *prometheus.CounterVec // reason
+
+	lastFrame *ageCollector // camera: camrelay_last_frame_age_seconds
 }
+
+// Label values that the code outside this package passes, named here so
+// that New can ready their series at zero: increase() and rate() then see
+// the first failure, which a series born at 1 would hide.
+const (
+	// EndpointIngest is the auth_failures endpoint of push cameras' uplinks.
+	EndpointIngest = "ingest"
+	// LimitViewersPerCamera and LimitViewersTotal are the limit_hits
+	// reasons of the viewer limits.
+	LimitViewersPerCamera = "viewers_per_camera"
+	LimitViewersTotal     = "viewers_total"
+)
+
+// DropReasons are the reasons a frame from a camera is rejected, the values
+// of camrelay_frames_dropped_total's reason label. Camera readies a series
+// for each.
+var DropReasons = []string{"empty", "not_jpeg", "truncated", "too_large", "invalid", "bad_message"}
 
 // New creates the collectors and registers them, with the Go and process
 // collectors and camrelay_build_info, on reg.
@@ -60,7 +79,7 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 			Name: "camrelay_received_bytes_total", Help: "Bytes of accepted JPEG frames from the camera's link.",
 		}, cam),
 		FramesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "camrelay_frames_dropped_total", Help: "Frames from the camera that were rejected, by reason (not_jpeg, truncated, too_large, empty).",
+			Name: "camrelay_frames_dropped_total", Help: "Frames from the camera that were rejected, by reason (empty, not_jpeg, truncated, too_large, invalid, bad_message).",
 		}, []string{"camera", "reason"}),
 		FrameBytes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "camrelay_frame_size_bytes", Help: "Size of accepted frames.",
@@ -111,17 +130,21 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 		LimitHits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "camrelay_limit_hits_total", Help: "Requests or connections refused or closed for going over a limit, by reason.",
 		}, []string{"reason"}),
+		lastFrame: newAgeCollector(),
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "camrelay_build_info", Help: "Build metadata of the running gateway; always 1.",
 	}, []string{"version", "commit", "date", "goversion"})
 	info.WithLabelValues(b.Version, b.Commit, b.Date, runtime.Version()).Set(1)
+	m.AuthFailures.WithLabelValues(EndpointIngest)
+	m.LimitHits.WithLabelValues(LimitViewersPerCamera)
+	m.LimitHits.WithLabelValues(LimitViewersTotal)
 
 	reg.MustRegister(
 		m.FramesIn, m.BytesIn, m.FramesDropped, m.FrameBytes, m.FrameInterval, m.CaptureDelay,
 		m.CameraUp, m.Reconnects, m.Messages,
 		m.Viewers, m.ViewersTotal, m.FramesSent, m.FramesSkipped, m.BytesOut, m.FanoutDelay, m.Disconnects,
-		m.AuthFailures, m.LimitHits, info,
+		m.AuthFailures, m.LimitHits, info, m.lastFrame,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -136,7 +159,7 @@ func (m *Metrics) Camera(id string) {
 	m.BytesIn.WithLabelValues(id)
 	m.CameraUp.WithLabelValues(id).Set(0)
 	m.Reconnects.WithLabelValues(id)
-	for _, r := range []string{"not_jpeg", "truncated", "too_large", "empty"} {
+	for _, r := range DropReasons {
 		m.FramesDropped.WithLabelValues(id, r)
 	}
 	for _, t := range []string{TransportWS, TransportMJPEG} {

@@ -65,11 +65,11 @@ var errClientGone = errors.New("viewer closed the connection")
 func (s *Server) admit(cam *camera, t int) (release func(), limit string) {
 	if n := s.viewers.Add(1); n > int64(s.opts.MaxViewers) {
 		s.viewers.Add(-1)
-		return nil, "viewers_total"
+		return nil, metrics.LimitViewersTotal
 	}
 	if n := cam.viewers[0].Load() + cam.viewers[1].Load(); n >= int64(s.opts.MaxViewersPerCamera) {
 		s.viewers.Add(-1)
-		return nil, "viewers_per_camera"
+		return nil, metrics.LimitViewersPerCamera
 	}
 	cam.viewers[t].Add(1)
 	leave := cam.Hub.Join()
