@@ -175,12 +175,25 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		sink := newSink(h, m, cc.ID, clog)
 		cam := server.Camera{ID: cc.ID, Name: cc.Name, Source: cc.Source, Hub: h}
 		var runner source.Runner
+		var steer interface {
+			server.Controller
+			source.Demander
+		}
 		switch cc.Source {
 		case config.SourceDemo:
 			runner = &source.Demo{Width: cc.Width, Height: cc.Height, FPS: cc.FPS, MaxFrame: cc.MaxFrameBytes}
+		case config.SourceMJPEG:
+			runner = &source.MJPEG{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
+		case config.SourceJPEG:
+			runner = &source.JPEG{URL: cc.URL, Interval: cc.Interval, MaxFrame: cc.MaxFrameBytes, Log: clog}
+		case config.SourceWSPull:
+			runner = &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
+		case config.SourceSerial:
+			serial := &source.Serial{Device: cc.Device, Baud: cc.Baud, MaxFrame: cc.MaxFrameBytes, Log: clog}
+			runner, steer = serial, serial
 		case config.SourcePush:
 		default:
-			return fmt.Errorf("camera %q: source %q is not available in this build yet", cc.ID, cc.Source)
+			return fmt.Errorf("camera %q: unknown source %q", cc.ID, cc.Source)
 		}
 		sup := source.NewSupervisor(runner, sink, cc.OfflineAfter, clog)
 		if cc.Source == config.SourcePush {
@@ -193,9 +206,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 				return fmt.Errorf("camera %q: %w", cc.ID, err)
 			}
 			cam.Ingest = push
-			cam.Control = push
+			steer = push
+		}
+		if steer != nil {
+			cam.Control = steer
 			demands = append(demands, func(ctx context.Context) error {
-				return source.RunDemand(ctx, h, push, cfg.Limits.IdleAfter, clog)
+				return source.RunDemand(ctx, h, steer, cfg.Limits.IdleAfter, clog)
 			})
 		}
 		cams = append(cams, cam)
