@@ -637,3 +637,37 @@ func TestThePageCarriesSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestViewersThatLeaveAreCountedOut, while the camera streams and while it
+// is silent (an MJPEG client never sends anything that would tell us).
+func TestViewersThatLeaveAreCountedOut(t *testing.T) {
+	g := startGateway(t, pushConfig)
+	up := uplink(t, g, "front", "s3cret")
+	frame := testFrames(t, 1)[0]
+	viewers := func() float64 {
+		return g.metric(t, `camrelay_viewers{camera="front",transport="mjpeg"}`) +
+			g.metric(t, `camrelay_viewers{camera="front",transport="ws"}`)
+	}
+	for _, streaming := range []bool{true, false} {
+		var closers []func()
+		for range 5 {
+			resp, err := http.Get(g.url("/cam/front/stream.mjpeg"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			closers = append(closers, func() { resp.Body.Close() })
+			c := viewerWS(t, g, "front")
+			closers = append(closers, func() { c.Close(websocket.StatusNormalClosure, "") })
+		}
+		waitFor(t, 5*time.Second, "10 viewers", func() bool { return viewers() == 10 })
+		for _, c := range closers {
+			c()
+		}
+		waitFor(t, 5*time.Second, fmt.Sprintf("viewers counted out (camera streaming: %v)", streaming), func() bool {
+			if streaming {
+				send(t, up, websocket.MessageBinary, frame)
+			}
+			return viewers() == 0
+		})
+	}
+}

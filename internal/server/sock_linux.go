@@ -116,6 +116,11 @@ func (p *pacer) ready(now time.Time, size int, canAsk bool) readiness {
 		return drained
 	}
 	in := &p.info
+	if in.State != tcpEstablished {
+		// The viewer closed or reset the connection: let the write fail
+		// now rather than wait for acknowledgements that never come.
+		return drained
+	}
 	p.maxWnd = max(p.maxWnd, in.Snd_wnd)
 	inflight := in.Bytes_sent - in.Bytes_retrans - in.Bytes_acked
 	unread := p.maxWnd - in.Snd_wnd
