@@ -170,6 +170,16 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 	for {
 		ev, ok := cur.Poll()
 		if !ok {
+			if closeTick == nil {
+				// The common case, kept to a two-way select: this wait
+				// runs once per frame per viewer.
+				select {
+				case <-cur.Changed():
+				case <-ctx.Done():
+					return leftReason(ctx)
+				}
+				continue
+			}
 			select {
 			case <-cur.Changed():
 			case <-ctx.Done():
