@@ -31,8 +31,8 @@ lint: ## go vet and the gofmt check
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')
 
-test: deps lint ## run every test (installs what they need first)
-	$(GO) test -race -count=1 -timeout 15m ./...
+test: deps lint ## run every test (installs what they need first); packages one at a time, so timing tests do not compete with the browser tests
+	$(GO) test -race -count=1 -p 1 -timeout 15m ./...
 
 bench: ## run the benchmarks: the relay against a raw-socket ceiling, and the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
