@@ -157,9 +157,10 @@ func (p *pacer) check(now time.Time, size int, canAsk bool) readiness {
 	case in.Notsent_bytes != 0 || inflight > uint64(max(size, minInflight)):
 		p.waiting = time.Time{}
 		return notYet
-	case queued <= uint64(max(size, maxUnread)):
-		// At most about a frame on its way or unread: a viewer that
-		// lags by a frame (a busy phone, a GC pause) loses nothing.
+	case queued <= uint64(maxUnread) || p.drainedRun > 0 && queued <= uint64(size):
+		// A viewer that kept up until now may lag by a frame (a busy
+		// phone, a GC pause) and lose nothing; one that is already
+		// behind gets the next frame only once it has read the last.
 		p.waiting = time.Time{}
 		return drained
 	case inflight != 0:
