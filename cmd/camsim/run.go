@@ -42,6 +42,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		origin      = fs.String("origin", "file://", "Origin header, as arduinoWebSockets sends it; empty sends none")
 		statusEvery = fs.Duration("status-interval", 5*time.Second, "time between status messages")
 		logLevel    = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		linkKind    = fs.String("link", "ws", "uplink: ws (WebSocket to --gateway) or uart (framed packets on --device)")
+		device      = fs.String("device", "", "serial device or pseudo-terminal for --link uart")
+		baud        = fs.Int("baud", 2000000, "baud rate for --link uart")
+		noise       = fs.Bool("uart-noise", false, "with --link uart: write ROM boot text and log lines between packets, as a real board does")
 		showVersion = fs.Bool("version", false, "print the version and exit")
 	)
 	fs.Usage = func() {
@@ -96,8 +100,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case size > largest:
 		problems = append(problems, fmt.Sprintf("--framesize %s is larger than --max-framesize %s", *framesize, *maxSize))
 	}
-	if _, err := ingestURL(*gateway, "x"); err != nil {
-		problems = append(problems, err.Error())
+	switch *linkKind {
+	case "ws":
+		if _, err := ingestURL(*gateway, "x"); err != nil {
+			problems = append(problems, err.Error())
+		}
+	case "uart":
+		if *device == "" {
+			problems = append(problems, "--link uart needs --device PATH")
+		}
+		if *cameras > 1 {
+			problems = append(problems, "--link uart runs one camera per device: drop --cameras")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("--link %q: use ws or uart", *linkKind))
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
@@ -121,8 +137,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		// The uplink: WebSocket, as the firmware's default. A UART link
-		// would be chosen here and handed to cam.run the same way.
+		if *linkKind == "uart" {
+			up := &uartUplink{device: *device, baud: *baud, noise: *noise, boot: time.Now()}
+			g.Go(func() error { return cam.run(ctx, up.dial) })
+			continue
+		}
+		// The uplink: WebSocket, as the firmware's default.
 		up, err := newWSUplink(*gateway, camID, *token, *origin)
 		if err != nil {
 			return err
