@@ -37,6 +37,7 @@ test: deps lint ## run every test (installs what they need first); packages one 
 bench: ## run the benchmarks: the relay against a raw-socket ceiling, and the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	$(GO) run ./cmd/camrelay-bench -out docs/BENCHMARKS.md.new
+	@echo "report in docs/BENCHMARKS.md.new (docs/BENCHMARKS.md holds the committed run and its summary)"
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@scripts/fuzz.sh $(or $(FUZZTIME),30s)
