@@ -9,7 +9,7 @@ DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 ARGS     ?= --demo
 
-.PHONY: help run build test deps lint fmt bench fuzz dist clean
+.PHONY: help run build test deps lint fmt bench fuzz dist clean firmware-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,7 +31,10 @@ lint: ## go vet and the gofmt check
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')
 
-test: deps lint ## run every test (installs what they need first); packages one at a time, so timing tests do not compete with the browser tests
+firmware-test: ## the firmware's host checks: core unit tests over testdata/camlink, the sketch for every board and core
+	$(MAKE) -C firmware test
+
+test: deps lint firmware-test ## run every test (installs what they need first); packages one at a time, so timing tests do not compete with the browser tests
 	$(GO) test -race -count=1 -p 1 -timeout 15m ./...
 
 bench: ## run the benchmarks: the relay against a raw-socket ceiling, and the Go benchmarks
@@ -47,3 +50,4 @@ dist: ## static release binaries for linux amd64, arm64, armv6, armv7 with check
 
 clean: ## remove build output
 	rm -rf bin dist
+	$(MAKE) -C firmware clean

@@ -37,6 +37,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // runWith is run with a hook that learns the listening address (tests listen
 // on 127.0.0.1:0).
 func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, listening func(net.Addr)) error {
+	if len(args) > 2 && args[1] == "camera" && args[2] == "add" {
+		return cameraAdd(args[3:], getenv, stdout, stderr)
+	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -49,7 +52,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		healthcheck = fs.Bool("healthcheck", false, "GET /healthz of the gateway on this machine (port of --listen or CAMRELAY_LISTEN, default 8080) and exit 0 if it answers 200, else 1; for a container HEALTHCHECK")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: camrelay [--config FILE] [--demo] [--listen ADDR]\n\n"+
+		fmt.Fprintf(stderr, "Usage: camrelay [--config FILE] [--demo] [--listen ADDR]\n       camrelay camera add ID [flags]\n\n"+
 			"camrelay relays JPEG frames from camera boards to any number of viewers.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}

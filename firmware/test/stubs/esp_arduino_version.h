@@ -1,0 +1,17 @@
+#pragma once
+/* Stub of arduino-esp32's esp_arduino_version.h. */
+#ifndef CAMRELAY_STUB_CORE
+#define CAMRELAY_STUB_CORE 2
+#endif
+#if CAMRELAY_STUB_CORE == 3
+#define ESP_ARDUINO_VERSION_MAJOR 3
+#define ESP_ARDUINO_VERSION_MINOR 1
+#define ESP_ARDUINO_VERSION_PATCH 1
+#else
+#define ESP_ARDUINO_VERSION_MAJOR 2
+#define ESP_ARDUINO_VERSION_MINOR 0
+#define ESP_ARDUINO_VERSION_PATCH 17
+#endif
+#define ESP_ARDUINO_VERSION_VAL(major, minor, patch) ((major << 16) | (minor << 8) | (patch))
+#define ESP_ARDUINO_VERSION \
+    ESP_ARDUINO_VERSION_VAL(ESP_ARDUINO_VERSION_MAJOR, ESP_ARDUINO_VERSION_MINOR, ESP_ARDUINO_VERSION_PATCH)
