@@ -134,6 +134,18 @@ type viewer struct {
 	ask func() <-chan error
 }
 
+// A viewer that can be asked (WebSocket) starts on probation: each frame is
+// followed by a ping, and the next frame waits for the pong. After probation
+// answers that came within answerPromptly it is trusted and asked no more,
+// until its socket shows it has fallen behind. The kernel cannot tell us
+// about the first frames a viewer leaves unread (Linux offers a window
+// smaller than its free buffer while it tunes it), so without probation a
+// viewer that reads slowly from the start would begin two frames behind.
+const (
+	probation      = 16
+	answerPromptly = 250 * time.Millisecond
+)
+
 // closeCheck is how often a viewer that is never read from is checked for
 // having gone away: it bounds how long a closed MJPEG viewer of a silent
 // camera is still counted.
@@ -156,6 +168,16 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 	var wait *time.Timer
 	var deadline time.Time // the socket's write deadline
 	var asked <-chan error // the viewer's answer to the ask in flight
+	var askedAt time.Time
+	prompt := 0 // consecutive asks answered within answerPromptly
+	answered := func(err error) {
+		asked = nil
+		if err == nil && time.Since(askedAt) <= answerPromptly {
+			prompt++
+		} else {
+			prompt = 0
+		}
+	}
 	defer func() {
 		if wait != nil {
 			wait.Stop()
@@ -200,7 +222,40 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 		if ev.Frame == nil {
 			continue
 		}
+		if asked != nil && prompt < probation {
+			// On probation: the last frame must be read before the next is
+			// written, so a viewer that reads slowly from the start never
+			// has more than one frame waiting for it.
+			if wait == nil {
+				wait = time.NewTimer(s.opts.WriteTimeout)
+			} else {
+				wait.Reset(s.opts.WriteTimeout)
+			}
+			select {
+			case <-ctx.Done():
+				return leftReason(ctx)
+			case <-wait.C:
+				return leftWriteTimeout
+			case err := <-asked:
+				if err != nil {
+					return writeReason(ctx, err)
+				}
+				answered(err)
+			}
+			if newer, ok := cur.Poll(); ok {
+				if newer.OnlineChanged && v.state != nil {
+					if err := v.state(newer); err != nil {
+						return writeReason(ctx, err)
+					}
+				}
+				if newer.Frame != nil {
+					ev.Frame = newer.Frame
+					skipped += newer.Skipped + 1
+				}
+			}
+		}
 		if now := time.Now(); p.ready(now, len(ev.Frame.Data), v.ask != nil) != drained {
+			prompt = 0 // behind: back on probation
 			giveUp := now.Add(s.opts.WriteTimeout)
 			for {
 				r := p.ready(now, len(ev.Frame.Data), v.ask != nil)
@@ -224,7 +279,7 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 				case now = <-wait.C:
 					continue
 				case err := <-asked:
-					asked = nil
+					answered(err)
 					if err != nil {
 						continue
 					}
@@ -255,6 +310,9 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 		}
 		if err := v.send(f, skipped); err != nil {
 			return writeReason(ctx, err)
+		}
+		if v.ask != nil && asked == nil && prompt < probation {
+			asked, askedAt = v.ask(), time.Now()
 		}
 		if tm.m != nil {
 			tm.sent.Inc()
