@@ -132,17 +132,19 @@ type viewer struct {
 	// ask, if set, asks the viewer whether it has read everything sent so
 	// far; the channel yields nil when it has. Only one ask is in flight.
 	ask func() <-chan error
+	// probe, if set, asks the same and waits for the answer, at most d.
+	probe func(ctx context.Context, d time.Duration) error
 }
 
-// A viewer that can be asked (WebSocket) starts on probation: each frame is
-// followed by a ping, and the next frame waits for the pong. After probation
+// A viewer that can be asked (WebSocket) starts on probation: before each
+// frame after the first, a ping, and the frame waits for the pong. After probation
 // answers that came within answerPromptly it is trusted and asked no more,
 // until its socket shows it has fallen behind. The kernel cannot tell us
 // about the first frames a viewer leaves unread (Linux offers a window
 // smaller than its free buffer while it tunes it), so without probation a
 // viewer that reads slowly from the start would begin two frames behind.
 const (
-	probation      = 16
+	probation      = 4
 	answerPromptly = 250 * time.Millisecond
 )
 
@@ -168,16 +170,8 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 	var wait *time.Timer
 	var deadline time.Time // the socket's write deadline
 	var asked <-chan error // the viewer's answer to the ask in flight
-	var askedAt time.Time
-	prompt := 0 // consecutive asks answered within answerPromptly
-	answered := func(err error) {
-		asked = nil
-		if err == nil && time.Since(askedAt) <= answerPromptly {
-			prompt++
-		} else {
-			prompt = 0
-		}
-	}
+	prompt := 0            // consecutive probes answered within answerPromptly
+	sent := 0
 	defer func() {
 		if wait != nil {
 			wait.Stop()
@@ -222,25 +216,23 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 		if ev.Frame == nil {
 			continue
 		}
-		if asked != nil && prompt < probation {
+		if v.probe != nil && prompt < probation && sent > 0 {
 			// On probation: the last frame must be read before the next is
 			// written, so a viewer that reads slowly from the start never
-			// has more than one frame waiting for it.
-			if wait == nil {
-				wait = time.NewTimer(s.opts.WriteTimeout)
-			} else {
-				wait.Reset(s.opts.WriteTimeout)
-			}
-			select {
-			case <-ctx.Done():
+			// has more than one frame waiting for it. The probe runs on
+			// this goroutine: no goroutine per question.
+			t0 := time.Now()
+			switch err := v.probe(ctx, s.opts.WriteTimeout); {
+			case err == nil && time.Since(t0) <= answerPromptly:
+				prompt++
+			case err == nil:
+				prompt = 0
+			case ctx.Err() != nil:
 				return leftReason(ctx)
-			case <-wait.C:
+			case errors.Is(err, context.DeadlineExceeded):
 				return leftWriteTimeout
-			case err := <-asked:
-				if err != nil {
-					return writeReason(ctx, err)
-				}
-				answered(err)
+			default:
+				return writeReason(ctx, err)
 			}
 			if newer, ok := cur.Poll(); ok {
 				if newer.OnlineChanged && v.state != nil {
@@ -279,7 +271,7 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 				case now = <-wait.C:
 					continue
 				case err := <-asked:
-					answered(err)
+					asked = nil
 					if err != nil {
 						continue
 					}
@@ -311,9 +303,7 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 		if err := v.send(f, skipped); err != nil {
 			return writeReason(ctx, err)
 		}
-		if v.ask != nil && asked == nil && prompt < probation {
-			asked, askedAt = v.ask(), time.Now()
-		}
+		sent++
 		if tm.m != nil {
 			tm.sent.Inc()
 			tm.bytes.Add(float64(len(f.Data)))

@@ -147,7 +147,7 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 			return writeReason(ctx, err)
 		}
 	}
-	vw := viewer{cam: cam, t: tWS, raw: raw, ask: v.ask(ctx)}
+	vw := viewer{cam: cam, t: tWS, raw: raw, ask: v.ask(ctx), probe: v.probe}
 	vw.send = func(f *frame.Frame, skipped uint64) error {
 		if v.meta.Load() {
 			if err := v.writeJSON(context.Background(), frameMeta{
@@ -189,6 +189,13 @@ func (v *wsViewer) ask(ctx context.Context) func() <-chan error {
 		}()
 		return answer
 	}
+}
+
+// probe pings the viewer and waits at most d for the pong.
+func (v *wsViewer) probe(ctx context.Context, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return v.c.Ping(ctx)
 }
 
 // frameMeta precedes each JPEG for a client that asked for it.
