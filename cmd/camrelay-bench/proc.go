@@ -180,7 +180,7 @@ func startChild(name, bin string, args []string, stdout io.Writer) (*child, erro
 	if stdout != nil {
 		c.cmd.Stdout = stdout
 	}
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	c.cmd.SysProcAttr = childAttr()
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

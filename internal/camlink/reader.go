@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"math"
 	"sync/atomic"
 )
 
@@ -106,7 +107,9 @@ func NewReader(src io.Reader, opts *ReaderOptions) *Reader {
 		o.MaxPayload = DefaultMaxPayload
 	}
 	if uint64(o.MaxPayload) > maxLen {
-		o.MaxPayload = maxLen
+		// Only reachable where int is 64 bits; the conversion keeps the
+		// constant from overflowing int on 32-bit boards (armv6/armv7).
+		o.MaxPayload = int(min(uint64(maxLen), uint64(math.MaxInt)))
 	}
 	return &Reader{src: src, max: o.MaxPayload, onDrop: o.OnDrop}
 }
