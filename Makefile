@@ -23,8 +23,9 @@ build: ## build bin/camrelay
 deps: ## install what the tests need (Debian packages, Go modules)
 	@scripts/deps.sh
 
-lint: ## go vet and the gofmt check
+lint: ## go vet (also for 32-bit ARM, the Raspberry Pi builds) and the gofmt check
 	$(GO) vet ./...
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 

@@ -118,9 +118,9 @@ func FuzzRoundTrip(f *testing.F) {
 			garbageBytes += len(g)
 			lo := next(len(payload) + 1)
 			hi := lo + next(len(payload)-lo+1)
-			p := Packet{Type: Type(next(256)), Flags: Flags(next(256)), Seq: uint32(next(1 << 31)), Payload: bytes.Clone(payload[lo:hi])}
+			p := Packet{Type: Type(next(256)), Flags: Flags(next(256)), Seq: uint32(next(1<<31 - 1)), Payload: bytes.Clone(payload[lo:hi])}
 			if p.HasUptime() {
-				p.Uptime = uint64(next(1<<31)) << 20
+				p.Uptime = uint64(next(1<<31-1)) << 20
 			}
 			stream = AppendPacket(stream, p)
 			want = append(want, p)
