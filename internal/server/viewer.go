@@ -246,14 +246,11 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 				}
 			}
 		}
-		if now := time.Now(); p.ready(now, len(ev.Frame.Data), v.ask != nil) != drained {
+		now := time.Now()
+		if r := p.ready(now, len(ev.Frame.Data), v.ask != nil); r != drained {
 			prompt = 0 // behind: back on probation
 			giveUp := now.Add(s.opts.WriteTimeout)
-			for {
-				r := p.ready(now, len(ev.Frame.Data), v.ask != nil)
-				if r == drained {
-					break
-				}
+			for r != drained {
 				if r == unsure && asked == nil {
 					asked = v.ask()
 				}
@@ -269,14 +266,13 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 				case <-ctx.Done():
 					return leftReason(ctx)
 				case now = <-wait.C:
-					continue
+					r = p.ready(now, len(ev.Frame.Data), v.ask != nil)
 				case err := <-asked:
 					asked = nil
-					if err != nil {
-						continue
+					if err == nil {
+						r = drained // the viewer answered: it has read everything
 					}
 				}
-				break // the viewer answered: it has read everything
 			}
 			// Frames that came while waiting replace the one in hand.
 			if newer, ok := cur.Poll(); ok {
