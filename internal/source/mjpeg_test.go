@@ -38,7 +38,8 @@ type linkSink struct {
 	online   bool
 	connects int
 	drops    map[string]int
-	messages []string // types
+	messages []string          // types
+	raw      []json.RawMessage // the messages themselves
 	changed  chan struct{}
 }
 
@@ -67,8 +68,8 @@ func (s *linkSink) Publish(f *frame.Frame) uint64 {
 	return n
 }
 func (s *linkSink) SetOnline(online bool) { s.update(func() { s.online = online }) }
-func (s *linkSink) Message(typ string, _ json.RawMessage) {
-	s.update(func() { s.messages = append(s.messages, typ) })
+func (s *linkSink) Message(typ string, msg json.RawMessage) {
+	s.update(func() { s.messages = append(s.messages, typ); s.raw = append(s.raw, msg) })
 }
 func (s *linkSink) Dropped(reason string) { s.update(func() { s.drops[reason]++ }) }
 func (s *linkSink) Connected()            { s.update(func() { s.connects++ }) }

@@ -26,7 +26,6 @@ import (
 
 	"github.com/camrelay/camrelay/internal/camlink"
 	"github.com/camrelay/camrelay/internal/control"
-	"github.com/camrelay/camrelay/internal/frame"
 )
 
 // These tests run the Serial source against a real pseudo-terminal pair:
@@ -97,47 +96,9 @@ func pointSerialLink(t *testing.T, link, target string) {
 	}
 }
 
-// serialSink records what the Serial source hands over. Safe for
-// concurrent use.
-type serialSink struct {
-	mu       sync.Mutex
-	frames   []*frame.Frame
-	messages []json.RawMessage
-	types    []string
-	drops    map[string]int
-	connects int
-	changed  chan struct{}
-}
-
-var _ Sink = (*serialSink)(nil)
-
-func newSerialSink() *serialSink {
-	return &serialSink{drops: map[string]int{}, changed: make(chan struct{})}
-}
-
-func (s *serialSink) update(f func()) {
-	s.mu.Lock()
-	f()
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
-}
-
-func (s *serialSink) Publish(f *frame.Frame) uint64 {
-	var n int
-	s.update(func() { s.frames = append(s.frames, f); n = len(s.frames) })
-	return uint64(n)
-}
-func (s *serialSink) SetOnline(bool) {}
-func (s *serialSink) Message(typ string, msg json.RawMessage) {
-	s.update(func() { s.types = append(s.types, typ); s.messages = append(s.messages, msg) })
-}
-func (s *serialSink) Dropped(reason string) { s.update(func() { s.drops[reason]++ }) }
-func (s *serialSink) Connected()            { s.update(func() { s.connects++ }) }
-
-// waitFor polls cond, under the sink's lock, each time the sink changes,
+// waitUntil polls cond, under the sink's lock, each time the sink changes,
 // until it holds or the deadline passes.
-func (s *serialSink) waitFor(t *testing.T, what string, cond func(s *serialSink) bool) {
+func (s *linkSink) waitUntil(t *testing.T, what string, cond func(s *linkSink) bool) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -154,7 +115,7 @@ func (s *serialSink) waitFor(t *testing.T, what string, cond func(s *serialSink)
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			t.Fatalf("timed out waiting for %s: %d frames, messages %v, drops %v, %d connects",
-				what, len(s.frames), s.types, s.drops, s.connects)
+				what, len(s.frames), s.messages, s.drops, s.connects)
 		}
 	}
 }
@@ -236,10 +197,10 @@ func TestSerialFramesAndMessages(t *testing.T) {
 	p := newSerialPTY(t)
 	dev := filepath.Join(t.TempDir(), "ttyCAM")
 	pointSerialLink(t, dev, p.slave)
-	sink := newSerialSink()
+	sink := newLinkSink()
 	src := &Serial{Device: dev, Baud: 3_000_000, MaxFrame: 256 << 10, Log: serialQuiet}
 	stop := runSerial(t, src, sink)
-	sink.waitFor(t, "the port to open", func(s *serialSink) bool { return s.connects == 1 })
+	sink.waitUntil(t, "the port to open", func(s *linkSink) bool { return s.connects == 1 })
 
 	cam := &serialCamera{t: t, w: p.master}
 	frames := serialJPEGs(t, 24)
@@ -281,7 +242,7 @@ func TestSerialFramesAndMessages(t *testing.T) {
 	}
 
 	wantFrames := append(frames, last)
-	sink.waitFor(t, "every good frame", func(s *serialSink) bool { return len(s.frames) >= len(wantFrames) })
+	sink.waitUntil(t, "every good frame", func(s *linkSink) bool { return len(s.frames) >= len(wantFrames) })
 	if err := stop(); err != nil {
 		t.Errorf("Run after cancel = %v, want nil", err)
 	}
@@ -303,11 +264,11 @@ func TestSerialFramesAndMessages(t *testing.T) {
 		}
 	}
 	wantTypes := []string{"hello", "status", "status", "status", "status"}
-	if strings.Join(sink.types, ",") != strings.Join(wantTypes, ",") {
-		t.Errorf("messages %v, want %v", sink.types, wantTypes)
+	if strings.Join(sink.messages, ",") != strings.Join(wantTypes, ",") {
+		t.Errorf("messages %v, want %v", sink.messages, wantTypes)
 	}
-	if !bytes.Equal(sink.messages[0], hello) {
-		t.Errorf("hello = %s", sink.messages[0])
+	if !bytes.Equal(sink.raw[0], hello) {
+		t.Errorf("hello = %s", sink.raw[0])
 	}
 	wantDrops := map[string]int{"bad_crc": 4, "bad_header": 4, "too_large": 1}
 	for k, n := range wantDrops {
@@ -319,7 +280,7 @@ func TestSerialFramesAndMessages(t *testing.T) {
 
 func TestSerialMissingDevice(t *testing.T) {
 	src := &Serial{Device: "/nonexistent/ttyUSB0", Log: serialQuiet}
-	err := src.Run(context.Background(), newSerialSink())
+	err := src.Run(context.Background(), newLinkSink())
 	if err == nil || err.Error() != "open serial /nonexistent/ttyUSB0: no such file or directory" {
 		t.Errorf("Run = %v, want open serial /nonexistent/ttyUSB0: no such file or directory", err)
 	}
@@ -363,14 +324,14 @@ func TestSerialSendControlDemand(t *testing.T) {
 	p := newSerialPTY(t)
 	dev := filepath.Join(t.TempDir(), "ttyCAM")
 	pointSerialLink(t, dev, p.slave)
-	sink := newSerialSink()
+	sink := newLinkSink()
 	src := &Serial{Device: dev, Log: serialQuiet}
 	ctx := context.Background()
 	if err := src.Send(ctx, []byte(`{"type":"x"}`)); !errors.Is(err, control.ErrOffline) {
 		t.Fatalf("Send before Run = %v, want ErrOffline", err)
 	}
 	stop := runSerial(t, src, sink)
-	sink.waitFor(t, "the port to open", func(s *serialSink) bool { return s.connects == 1 })
+	sink.waitUntil(t, "the port to open", func(s *linkSink) bool { return s.connects == 1 })
 	down := serialDownlink(t, p.master)
 
 	if err := src.Send(ctx, []byte(`{"type":"ping"}`)); err != nil {
@@ -466,7 +427,7 @@ func TestSerialReconnect(t *testing.T) {
 
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sink := newSerialSink()
+	sink := newLinkSink()
 	sup := NewSupervisor(&Serial{Device: dev, Log: log}, sink, time.Minute, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	supDone := make(chan error, 1)
@@ -481,11 +442,11 @@ func TestSerialReconnect(t *testing.T) {
 	}()
 
 	frames := serialJPEGs(t, 4)
-	sink.waitFor(t, "the first open", func(s *serialSink) bool { return s.connects == 1 })
+	sink.waitUntil(t, "the first open", func(s *linkSink) bool { return s.connects == 1 })
 	cam := &serialCamera{t: t, w: p1.master}
 	cam.send(camlink.TypeJPEG, frames[0])
 	cam.send(camlink.TypeJPEG, frames[1])
-	sink.waitFor(t, "two frames", func(s *serialSink) bool { return len(s.frames) == 2 })
+	sink.waitUntil(t, "two frames", func(s *linkSink) bool { return len(s.frames) == 2 })
 
 	// Unplug: the port hangs up, and the device is gone for a while.
 	if err := os.Remove(dev); err != nil {
@@ -506,11 +467,11 @@ func TestSerialReconnect(t *testing.T) {
 	// Plug a new adapter in at the same path.
 	p2 := newSerialPTY(t)
 	pointSerialLink(t, dev, p2.slave)
-	sink.waitFor(t, "the reopen", func(s *serialSink) bool { return s.connects == 2 })
+	sink.waitUntil(t, "the reopen", func(s *linkSink) bool { return s.connects == 2 })
 	cam = &serialCamera{t: t, w: p2.master}
 	cam.send(camlink.TypeJPEG, frames[2])
 	cam.send(camlink.TypeJPEG, frames[3])
-	sink.waitFor(t, "frames after the reopen", func(s *serialSink) bool { return len(s.frames) == 4 })
+	sink.waitUntil(t, "frames after the reopen", func(s *linkSink) bool { return len(s.frames) == 4 })
 	sink.mu.Lock()
 	for i, f := range sink.frames {
 		if !bytes.Equal(f.Data, frames[i]) {
@@ -572,9 +533,9 @@ func TestSerialLeavesDTRRTS(t *testing.T) {
 		}
 		return modemWatch{Port: port, calls: &calls}, nil
 	}
-	sink := newSerialSink()
+	sink := newLinkSink()
 	stop := runSerial(t, src, sink)
-	sink.waitFor(t, "the port to open", func(s *serialSink) bool { return s.connects == 1 })
+	sink.waitUntil(t, "the port to open", func(s *linkSink) bool { return s.connects == 1 })
 
 	status, tiocErr := unix.IoctlGetInt(sfd, unix.TIOCMGET)
 	switch {
@@ -591,7 +552,7 @@ func TestSerialLeavesDTRRTS(t *testing.T) {
 	// Frames and Send go through without any modem call.
 	cam := &serialCamera{t: t, w: p.master}
 	cam.send(camlink.TypeJPEG, serialJPEGs(t, 1)[0])
-	sink.waitFor(t, "a frame", func(s *serialSink) bool { return len(s.frames) == 1 })
+	sink.waitUntil(t, "a frame", func(s *linkSink) bool { return len(s.frames) == 1 })
 	down := serialDownlink(t, p.master)
 	if err := src.Send(context.Background(), []byte(`{"type":"ping"}`)); err != nil {
 		t.Fatal(err)
