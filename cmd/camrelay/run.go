@@ -186,11 +186,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		case config.SourceDemo:
 			runner = &source.Demo{Width: cc.Width, Height: cc.Height, FPS: cc.FPS, MaxFrame: cc.MaxFrameBytes}
 		case config.SourceMJPEG:
-			runner = &source.MJPEG{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
+			runner = &source.MJPEG{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, ReadTimeout: cfg.Limits.ReadTimeout, Log: clog}
 		case config.SourceJPEG:
-			runner = &source.JPEG{URL: cc.URL, Interval: cc.Interval, MaxFrame: cc.MaxFrameBytes, Log: clog}
+			runner = &source.JPEG{URL: cc.URL, Interval: cc.Interval, MaxFrame: cc.MaxFrameBytes, Timeout: cfg.Limits.ReadTimeout, Log: clog}
 		case config.SourceWSPull:
-			runner = &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
+			runner = &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, ReadTimeout: cfg.Limits.ReadTimeout, Log: clog}
 		case config.SourceSerial:
 			serial := &source.Serial{Device: cc.Device, Baud: cc.Baud, MaxFrame: cc.MaxFrameBytes, Log: clog}
 			runner, steer = serial, serial

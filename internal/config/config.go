@@ -49,6 +49,7 @@ const (
 
 	defaultWriteTimeout     = 10 * time.Second
 	defaultHandshakeTimeout = 10 * time.Second
+	defaultReadTimeout      = 10 * time.Second
 	minTimeout              = 100 * time.Millisecond
 	maxTimeout              = 10 * time.Minute
 
@@ -132,6 +133,11 @@ type Limits struct {
 	// HandshakeTimeout bounds a WebSocket or HTTP handshake. Default 10 s;
 	// allowed 100 ms to 10 min.
 	HandshakeTimeout time.Duration
+	// ReadTimeout is how long a pulled link (mjpeg, ws-pull, jpeg) may send
+	// nothing before it counts as stalled and is reconnected: a camera that
+	// loses power leaves a TCP connection that never closes by itself.
+	// Default 10 s; allowed 100 ms to 10 min.
+	ReadTimeout time.Duration
 	// OfflineAfter is how long a camera may stay silent before it is shown
 	// offline. Default 5 s; allowed 100 ms to 1 h.
 	OfflineAfter time.Duration
@@ -219,6 +225,7 @@ func Default() *Config {
 			MaxFrameBytes:       defaultMaxFrameBytes,
 			WriteTimeout:        defaultWriteTimeout,
 			HandshakeTimeout:    defaultHandshakeTimeout,
+			ReadTimeout:         defaultReadTimeout,
 			OfflineAfter:        defaultOfflineAfter,
 			Ring:                defaultRing,
 			FreshFor:            defaultFreshFor,

@@ -57,6 +57,7 @@ func TestLoadValidFileSetsEveryField(t *testing.T) {
 			MaxFrameBytes:       2 << 20,
 			WriteTimeout:        15 * time.Second,
 			HandshakeTimeout:    5 * time.Second,
+			ReadTimeout:         3 * time.Second,
 			OfflineAfter:        7 * time.Second,
 			Ring:                16,
 			FreshFor:            2 * time.Second,
@@ -665,7 +666,7 @@ func TestValidateAfterOverrides(t *testing.T) {
 		c.Cameras[3].OfflineAfter = 0 // inherit 7s; the file's 500ms interval stays valid
 		c.Limits.OfflineAfter = 400 * time.Millisecond
 		got := problems(t, c.Validate())
-		want := Problem{File: c.Path, Line: 35, Key: "cameras[3].interval",
+		want := Problem{File: c.Path, Line: 36, Key: "cameras[3].interval",
 			Msg: "500ms is not shorter than offline_after 400ms, so the camera would flicker offline between polls (poll faster, or set offline_after on this camera)"}
 		if len(got) != 1 || got[0] != want {
 			t.Errorf("problems %+v, want %+v", got, want)

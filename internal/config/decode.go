@@ -35,7 +35,7 @@ func topKeys() []string {
 
 // limitKeys are the keys of the limits mapping.
 func limitKeys() []string {
-	return []string{"max_frame_bytes", "write_timeout", "handshake_timeout", "offline_after",
+	return []string{"max_frame_bytes", "write_timeout", "handshake_timeout", "read_timeout", "offline_after",
 		"ring", "fresh_for", "max_viewers_per_camera", "max_viewers", "idle_after"}
 }
 
@@ -237,6 +237,8 @@ func (d *decoder) limits(f field, l *Limits) {
 			d.duration(g, &l.WriteTimeout)
 		case "handshake_timeout":
 			d.duration(g, &l.HandshakeTimeout)
+		case "read_timeout":
+			d.duration(g, &l.ReadTimeout)
 		case "offline_after":
 			d.duration(g, &l.OfflineAfter)
 		case "ring":

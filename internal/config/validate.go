@@ -146,6 +146,7 @@ func (k *checker) limits() {
 	k.bytes("limits.max_frame_bytes", l.MaxFrameBytes)
 	k.durRange("limits.write_timeout", l.WriteTimeout, minTimeout, maxTimeout)
 	k.durRange("limits.handshake_timeout", l.HandshakeTimeout, minTimeout, maxTimeout)
+	k.durRange("limits.read_timeout", l.ReadTimeout, minTimeout, maxTimeout)
 	k.durRange("limits.offline_after", l.OfflineAfter, minOfflineAfter, maxOfflineAfter)
 	k.intRange("limits.ring", l.Ring, minRing, maxRing)
 	k.durRange("limits.fresh_for", l.FreshFor, 0, maxFreshFor)
