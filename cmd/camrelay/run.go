@@ -239,6 +239,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	// The profiler listens before anything is served, so that a port of 0
+	// works, the log names the port actually taken, and a busy port stops
+	// start-up cleanly.
+	var pln net.Listener
+	if pprofAddr != "" {
+		if pln, err = net.Listen("tcp", pprofAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("profiler: listen on %s (CAMRELAY_PPROF): %w", pprofAddr, err)
+		}
+	}
 	if listening != nil {
 		listening(ln.Addr())
 	}
@@ -281,10 +291,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		ps := &http.Server{Addr: pprofAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
-			log.Info("profiler listening", "addr", pprofAddr)
-			if err := ps.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			log.Info("profiler listening", "addr", pln.Addr().String())
+			if err := ps.Serve(pln); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("pprof server: %w", err)
 			}
 			return nil
