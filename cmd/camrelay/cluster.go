@@ -35,7 +35,7 @@ func joinCluster(ctx context.Context, cfg *config.Config, reg prometheus.Registe
 		Metrics:      metrics.NewCluster(reg),
 		Log:          log.With("subsystem", "cluster", "gateway", cl.Name),
 		AddCamera: func(c cluster.Remote) {
-			srv().AddCamera(server.Camera{ID: c.ID, Name: c.Name, Source: c.Source, Hub: c.Hub, Control: c.Control, Owner: c.Owner})
+			srv().AddCamera(server.Camera{ID: c.ID, Name: c.Name, Source: c.Source, Hub: c.Hub, Control: c.Control, Owner: c.Owner, Fetch: c.Fetch})
 		},
 	})
 }

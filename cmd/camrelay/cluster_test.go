@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 )
@@ -201,6 +202,16 @@ func TestClusterOfThreeGateways(t *testing.T) {
 	waitFor(t, 5*time.Second, "C to unsubscribe once its last viewer of pattern left", func() bool {
 		return c.metric(t, "camrelay_cluster_subscriptions") == 0
 	})
+	// Without a subscription, a snapshot on C is fetched from A.
+	resp, err := http.Get(c.url("/cam/pattern/snapshot.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(snap) < 4 || snap[0] != 0xFF || snap[1] != 0xD8 {
+		t.Fatalf("snapshot of A's camera on C: %d, %d bytes; want 200 and a JPEG", resp.StatusCode, len(snap))
+	}
 
 	// The board pushes to A; viewers watch on B and C.
 	upA := uplink(t, a, "front", "s3cret")
@@ -322,4 +333,52 @@ func TestClusterRefusesNATSWhosePayloadLimitIsBelowTheFrameLimit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "max_payload") || !strings.Contains(err.Error(), "4194304") {
 		t.Fatalf("run = %v, want a refusal naming max_payload and the 4 MiB frame limit", err)
 	}
+}
+
+func TestClusterViewersOnAnotherGatewayKeepTheCameraAtFullRate(t *testing.T) {
+	nats := startNATS(t, 0)
+	cfg := func(name string) string {
+		return strings.Replace(clusterConfig(nats, name, ""), "idle_after: 0s", "idle_after: 300ms", 1)
+	}
+	a, b := startGateway(t, cfg("gw-a")), startGateway(t, cfg("gw-b"))
+	up := uplink(t, a, "front", "s3cret")
+	send(t, up, websocket.MessageBinary, testFrames(t, 1)[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if rate := nextDemand(t, ctx, up); rate != "idle" {
+		t.Fatalf("with no viewers anywhere the camera was told %q, want idle", rate)
+	}
+	start := time.Now()
+	viewer := viewerWS(t, b, "front")
+	if rate := nextDemand(t, ctx, up); rate != "full" {
+		t.Fatalf("a viewer arrived on B and the camera on A was told %q, want full", rate)
+	}
+	t.Logf("full rate asked %v after a viewer came to another gateway", time.Since(start).Round(time.Millisecond))
+	viewer.Close(websocket.StatusNormalClosure, "")
+	if rate := nextDemand(t, ctx, up); rate != "idle" {
+		t.Fatalf("after B's viewer left: %q, want idle", rate)
+	}
+}
+
+func TestPageOfAGatewayShowsAndPlaysTheCamerasOfAnother(t *testing.T) {
+	nats := startNATS(t, 0)
+	startGateway(t, clusterConfig(nats, "gw-a", "  - {id: pattern, name: Pattern, source: demo, fps: 10, width: 160, height: 128}"))
+	b := startGateway(t, clusterConfig(nats, "gw-b", ""))
+	br := newPageBrowser(t)
+	br.do(chromedp.Navigate(b.url("/")))
+	type tile struct{ ID, State, Title string }
+	pageWait(t, 15*time.Second, "A's demo camera live on B's page", func() (bool, string) {
+		tiles, err := pageTryEval[[]tile](br, `[...document.querySelectorAll("#grid > li")].map(li => ({
+			ID: li.dataset.camera, State: li.querySelector(".badge").dataset.state,
+			Title: li.querySelector(".tile-name").title}))`)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, tl := range tiles {
+			if tl.ID == "pattern" && tl.State == "live" && strings.Contains(tl.Title, "via gateway gw-a") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", tiles)
+	})
 }

@@ -218,7 +218,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		var member *cluster.Local
 		if node != nil {
 			member = node.Local(cluster.LocalOptions{ID: cc.ID, Name: cc.Name, Source: cc.Source, Hub: h, Sink: sink})
-			srcSink, audience, cam.Owner = member.Sink(), member.Audience(), member.Owner
+			srcSink, audience, cam.Owner, cam.Fetch = member.Sink(), member.Audience(), member.Owner, member.Fetch
 		}
 		sup := source.NewSupervisor(runner, srcSink, cc.OfflineAfter, clog)
 		if cc.Source == config.SourcePush {

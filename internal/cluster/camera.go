@@ -53,6 +53,7 @@ type camera struct {
 	status     atomic.Pointer[statusMsg]
 	publish    chan struct{} // capacity 1
 	lastRemote atomic.Int64  // unix ns of the last frame from another gateway
+	subscribed atomic.Bool   // the loop holds a subscription to the camera's frames
 
 	// Demand: viewers here plus viewers on other gateways.
 	remoteUntil atomic.Int64  // unix ns until which another gateway has viewers
@@ -128,6 +129,12 @@ func (l *Local) Sink() Sink { return l.sink }
 // Audience counts viewers of the camera here and on other gateways, for
 // the demand loop: a camera watched anywhere stays at full rate.
 func (l *Local) Audience() *Audience { return &Audience{c: l.c} }
+
+// Fetch gets the newest frame from the gateway that holds the camera, for
+// a snapshot here while no local viewer keeps this gateway subscribed. It
+// returns nil when the local hub is current (this gateway holds the camera
+// or is subscribed) or the owner has no frame.
+func (l *Local) Fetch(ctx context.Context) *frame.Frame { return l.c.fetch(ctx) }
 
 // Controller reaches the camera here or on the gateway that holds it.
 func (l *Local) Controller() *Controller { return l.ctrl }
@@ -256,6 +263,7 @@ func (c *camera) run(ctx context.Context) {
 			_ = s.Unsubscribe()
 		}
 		subs = nil
+		c.subscribed.Store(false)
 		c.n.m.Subscriptions.Dec()
 	}
 	defer unsubscribe()
@@ -268,6 +276,7 @@ func (c *camera) run(ctx context.Context) {
 		case <-c.hub.DemandChanged():
 			if c.hub.Viewers() > 0 && subs == nil {
 				subs = c.subscribe()
+				c.subscribed.Store(subs != nil)
 				lastDemand = time.Time{}
 			} else if c.hub.Viewers() == 0 {
 				unsubscribe()
@@ -299,6 +308,47 @@ func (c *camera) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// fetchTimeout bounds a snapshot request to another gateway.
+const fetchTimeout = 2 * time.Second
+
+func (c *camera) fetch(ctx context.Context) *frame.Frame {
+	gw, remote := c.owner()
+	if !remote || c.subscribed.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	msg, err := c.n.nc.RequestWithContext(ctx, c.n.subject.snapshot(gw), []byte(c.id))
+	if err != nil || frame.Check(msg.Data, int64(len(msg.Data))) != nil {
+		return nil
+	}
+	f := &frame.Frame{Data: msg.Data, Received: headerTime(msg, HeaderReceived), Captured: headerTime(msg, HeaderCaptured)}
+	f.Width, f.Height, _ = frame.Size(msg.Data)
+	f.Seq, _ = strconv.ParseUint(msg.Header.Get(HeaderSeq), 10, 64)
+	return f
+}
+
+// headerTime reads a Unix-nanosecond header; zero if absent or malformed.
+func headerTime(msg *nats.Msg, key string) time.Time {
+	ns, err := strconv.ParseInt(msg.Header.Get(key), 10, 64)
+	if err != nil || ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// frameMsg is the NATS message of frame f on subject.
+func (n *Node) frameMsg(subject string, f *frame.Frame) *nats.Msg {
+	msg := &nats.Msg{Subject: subject, Data: f.Data, Header: nats.Header{}}
+	msg.Header.Set(HeaderGateway, n.opts.Name)
+	msg.Header.Set(HeaderSeq, strconv.FormatUint(f.Seq, 10))
+	msg.Header.Set(HeaderReceived, strconv.FormatInt(f.Received.UnixNano(), 10))
+	if !f.Captured.IsZero() {
+		msg.Header.Set(HeaderCaptured, strconv.FormatInt(f.Captured.UnixNano(), 10))
+	}
+	return msg
 }
 
 // subscribe listens to the camera's frames and status. The subscription
@@ -338,18 +388,12 @@ func (c *camera) onFrame(msg *nats.Msg) {
 	}
 	f := &frame.Frame{Data: msg.Data, Received: now}
 	f.Width, f.Height, _ = frame.Size(msg.Data)
-	if v := msg.Header.Get(HeaderCaptured); v != "" {
-		if ns, err := strconv.ParseInt(v, 10, 64); err == nil {
-			f.Captured = time.Unix(0, ns)
-		}
-	}
+	f.Captured = headerTime(msg, HeaderCaptured)
 	c.lastRemote.Store(now.UnixNano())
 	c.hub.Publish(f)
 	c.framesIn.Inc()
-	if v := msg.Header.Get(HeaderReceived); v != "" {
-		if ns, err := strconv.ParseInt(v, 10, 64); err == nil {
-			c.latency.Observe(time.Since(time.Unix(0, ns)).Seconds())
-		}
+	if t := headerTime(msg, HeaderReceived); !t.IsZero() {
+		c.latency.Observe(time.Since(t).Seconds())
 	}
 }
 
@@ -391,14 +435,7 @@ func (c *camera) flush() {
 	if f == nil || c.yielded.Load() {
 		return
 	}
-	msg := &nats.Msg{Subject: c.n.subject.frame(c.id), Data: f.Data, Header: nats.Header{}}
-	msg.Header.Set(HeaderGateway, c.n.opts.Name)
-	msg.Header.Set(HeaderSeq, strconv.FormatUint(f.Seq, 10))
-	msg.Header.Set(HeaderReceived, strconv.FormatInt(f.Received.UnixNano(), 10))
-	if !f.Captured.IsZero() {
-		msg.Header.Set(HeaderCaptured, strconv.FormatInt(f.Captured.UnixNano(), 10))
-	}
-	if err := c.n.nc.PublishMsg(msg); err != nil {
+	if err := c.n.nc.PublishMsg(c.n.frameMsg(c.n.subject.frame(c.id), f)); err != nil {
 		c.pubErrs.Inc()
 		return
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/camrelay/camrelay/internal/frame"
 	"github.com/camrelay/camrelay/internal/hub"
 	"github.com/camrelay/camrelay/internal/metrics"
 )
@@ -81,6 +82,9 @@ type Remote struct {
 	Hub              *hub.Hub
 	Control          *Controller
 	Owner            func() (gateway string, remote bool)
+	// Fetch gets the newest frame from the owner for a snapshot while no
+	// local viewer keeps this gateway subscribed; nil when not needed.
+	Fetch func(ctx context.Context) *frame.Frame
 }
 
 // Node is this gateway's membership in the cluster. Register the local
@@ -235,6 +239,9 @@ func (s subjects) demand(id string) string { return s.prefix + ".cam." + id + ".
 func (s subjects) allDemand() string       { return s.prefix + ".cam.*.demand" }
 func (s subjects) control(gw string) string {
 	return s.prefix + ".gw." + gw + ".control"
+}
+func (s subjects) snapshot(gw string) string {
+	return s.prefix + ".gw." + gw + ".snapshot"
 }
 
 func notify(ch chan struct{}) {

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/camrelay/camrelay/internal/control"
+	"github.com/camrelay/camrelay/internal/frame"
 )
 
 // LocalController carries settings to a camera through its local link
@@ -102,6 +103,13 @@ func (n *Node) runControl(ctx context.Context) error {
 		return nil
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	snaps := make(chan *nats.Msg, 64) // snapshot requests are cheap to answer
+	ssub, err := n.nc.ChanSubscribe(n.subject.snapshot(n.opts.Name), snaps)
+	if err != nil {
+		n.log.Warn("cluster snapshot subscription failed; other gateways cannot fetch snapshots here", "err", err)
+	} else {
+		defer func() { _ = ssub.Unsubscribe() }()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -110,8 +118,27 @@ func (n *Node) runControl(ctx context.Context) error {
 			rep := n.serveControl(ctx, msg.Data)
 			data, _ := json.Marshal(rep)
 			_ = msg.Respond(data)
+		case msg := <-snaps:
+			n.serveSnapshot(msg)
 		}
 	}
+}
+
+// serveSnapshot answers the newest frame of a camera held here; an empty
+// answer means none.
+func (n *Node) serveSnapshot(msg *nats.Msg) {
+	n.mu.Lock()
+	c := n.cameras[string(msg.Data)]
+	n.mu.Unlock()
+	var f *frame.Frame
+	if c != nil {
+		f = c.hub.Latest()
+	}
+	if f == nil {
+		_ = msg.Respond(nil)
+		return
+	}
+	_ = msg.RespondMsg(n.frameMsg(msg.Reply, f))
 }
 
 func (n *Node) serveControl(ctx context.Context, data []byte) controlReply {

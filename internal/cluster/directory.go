@@ -209,6 +209,7 @@ func (n *Node) addRemote(id string, v entry) {
 		ID: id, Name: v.Name, Source: v.Source, Hub: h,
 		Control: &Controller{n: n, c: c},
 		Owner:   c.owner,
+		Fetch:   c.fetch,
 	})
 }
 

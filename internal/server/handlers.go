@@ -98,6 +98,11 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, cam *camera
 // is offline, from the last frame it sent.
 func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request, cam *camera) {
 	f := cam.Hub.Latest()
+	if cam.Fetch != nil {
+		if g := cam.Fetch(r.Context()); g != nil {
+			f = g
+		}
+	}
 	if f == nil {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, fmt.Sprintf("camrelay: camera %q has not sent a frame yet", cam.ID), http.StatusServiceUnavailable)
@@ -171,6 +176,9 @@ func (s *Server) status(cam *camera, now time.Time) cameraStatus {
 	}
 	if cam.Owner != nil {
 		st.Gateway, st.Remote = cam.Owner()
+		// The hub here is fed only while someone watches here; the owner's
+		// live directory entry says the camera delivers.
+		st.Online = st.Online || st.Remote
 	}
 	recent := cam.Hub.Recent()
 	if n := len(recent); n > 0 {

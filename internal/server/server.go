@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/camrelay/camrelay/internal/frame"
 	"github.com/camrelay/camrelay/internal/hub"
 	"github.com/camrelay/camrelay/internal/metrics"
 )
@@ -29,6 +30,10 @@ type Camera struct {
 	// Owner names the gateway of a cluster that holds the camera's link
 	// and whether that is another gateway; nil outside a cluster.
 	Owner func() (gateway string, remote bool)
+	// Fetch gets the newest frame from the gateway that holds the camera,
+	// for a snapshot while this gateway's hub is not fed; it returns nil
+	// when the hub is current. Nil outside a cluster.
+	Fetch func(ctx context.Context) *frame.Frame
 }
 
 // Options configure the server. Zero values mean the defaults stated.
