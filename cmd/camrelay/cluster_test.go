@@ -91,11 +91,12 @@ cameras:
 
 // apiCamera is the part of /api/cameras the cluster tests read.
 type apiCamera struct {
-	ID      string `json:"id"`
-	Online  bool   `json:"online"`
-	Gateway string `json:"gateway"`
-	Remote  bool   `json:"remote"`
-	Source  string `json:"source"`
+	ID      string          `json:"id"`
+	Online  bool            `json:"online"`
+	Gateway string          `json:"gateway"`
+	Remote  bool            `json:"remote"`
+	Source  string          `json:"source"`
+	Hello   json.RawMessage `json:"hello"`
 }
 
 func apiCameras(t *testing.T, g *gateway) map[string]apiCamera {
@@ -215,6 +216,7 @@ func TestClusterOfThreeGateways(t *testing.T) {
 
 	// The board pushes to A; viewers watch on B and C.
 	upA := uplink(t, a, "front", "s3cret")
+	send(t, upA, websocket.MessageText, []byte(`{"type":"hello","fw":"1.2.3","board":"esp32cam"}`))
 	vb, vc := viewerWS(t, b, "front"), viewerWS(t, c, "front")
 	wb, wc := watch(vb), watch(vc)
 	for _, g := range []*gateway{b, c} {
@@ -266,6 +268,10 @@ func TestClusterOfThreeGateways(t *testing.T) {
 	}
 	if got := apiCameras(t, c)["front"]; got.Gateway != "gw-a" || !got.Remote || !got.Online {
 		t.Errorf("C's /api/cameras front = %+v, want online, on gw-a, remote", got)
+	}
+	// C subscribed after the board's hello: the owner sent it again.
+	if got := apiCameras(t, c)["front"]; !strings.Contains(string(got.Hello), `"1.2.3"`) {
+		t.Errorf("C's /api/cameras front hello = %s, want the board's hello", got.Hello)
 	}
 	if got := apiCameras(t, a)["front"]; got.Gateway != "gw-a" || got.Remote {
 		t.Errorf("A's /api/cameras front = %+v, want on gw-a, not remote", got)

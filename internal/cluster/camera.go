@@ -56,9 +56,9 @@ type camera struct {
 	subscribed atomic.Bool   // the loop holds a subscription to the camera's frames
 
 	// Demand: viewers here plus viewers on other gateways.
-	remoteUntil atomic.Int64  // unix ns until which another gateway has viewers
-	remoteSeen  chan struct{} // capacity 1: a demand message arrived
-	demandOut   chan struct{} // capacity 1: Audience's DemandChanged
+	remoteUntil atomic.Int64   // unix ns until which another gateway has viewers
+	remoteSeen  chan time.Time // capacity 1: a demand message arrived
+	demandOut   chan struct{}  // capacity 1: Audience's DemandChanged
 
 	framesOut, framesIn, pubErrs prometheus.Counter
 	latency                      prometheus.Observer
@@ -68,7 +68,7 @@ func (n *Node) newCamera(id, name, source string, h *hub.Hub, local bool) *camer
 	return &camera{
 		n: n, id: id, name: name, source: source, hub: h, local: local,
 		publish:    make(chan struct{}, 1),
-		remoteSeen: make(chan struct{}, 1),
+		remoteSeen: make(chan time.Time, 1),
 		demandOut:  make(chan struct{}, 1),
 		framesOut:  n.m.FramesPublished.WithLabelValues(id),
 		framesIn:   n.m.FramesReceived.WithLabelValues(id),
@@ -142,10 +142,13 @@ func (l *Local) Controller() *Controller { return l.ctrl }
 // Owner reports which gateway holds the camera, and whether it is another.
 func (l *Local) Owner() (string, bool) { return l.c.owner() }
 
+// owning reports whether this gateway holds the camera's link now.
+func (c *camera) owning() bool { return c.local && c.active.Load() && !c.yielded.Load() }
+
 // owner reports the gateway that holds the camera's link, and whether it is
 // another gateway than this one.
 func (c *camera) owner() (string, bool) {
-	if c.local && c.active.Load() && !c.yielded.Load() {
+	if c.owning() {
 		return c.n.opts.Name, false
 	}
 	gw := c.n.ownerOf(c.id)
@@ -268,7 +271,7 @@ func (c *camera) run(ctx context.Context) {
 	}
 	defer unsubscribe()
 	wasRemote := false
-	var lastDemand time.Time
+	var lastDemand, lastResend time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -278,16 +281,32 @@ func (c *camera) run(ctx context.Context) {
 				subs = c.subscribe()
 				c.subscribed.Store(subs != nil)
 				lastDemand = time.Time{}
-			} else if c.hub.Viewers() == 0 {
+			} else if c.hub.Viewers() == 0 && subs != nil {
 				unsubscribe()
+				if !c.owning() {
+					// Unfed from now on: a viewer who comes later must not
+					// be told the camera is live on the strength of an old
+					// frame.
+					c.lastRemote.Store(0)
+					c.hub.SetOnline(false)
+				}
 			}
 			notify(c.demandOut)
 		case <-c.publish:
 			c.flush()
-		case <-c.remoteSeen:
+		case now := <-c.remoteSeen:
 			if !wasRemote {
 				wasRemote = true
 				notify(c.demandOut)
+			}
+			if c.owning() && now.Sub(lastResend) >= hb {
+				// A gateway that just subscribed missed the camera's hello
+				// (sent once, at connect): send it again, at most once per
+				// heartbeat.
+				lastResend = now
+				info := c.hub.Info()
+				c.status.Store(&statusMsg{Gateway: c.n.opts.Name, Online: info.Online, Hello: info.Hello, Status: info.Status})
+				c.flush()
 			}
 		case now := <-tick.C:
 			if wasRemote && !c.remoteActive(now) {
@@ -303,7 +322,7 @@ func (c *camera) run(ctx context.Context) {
 				lastDemand = now
 			}
 			last := c.lastRemote.Load()
-			if last != 0 && now.Sub(time.Unix(0, last)) >= c.n.opts.OfflineAfter && !(c.active.Load() && !c.yielded.Load()) {
+			if last != 0 && now.Sub(time.Unix(0, last)) >= c.n.opts.OfflineAfter && !c.owning() {
 				c.hub.SetOnline(false)
 			}
 		}
@@ -415,7 +434,7 @@ func (c *camera) onStatus(msg *nats.Msg) {
 		if gw := c.n.ownerOf(c.id); gw != "" && gw != s.Gateway {
 			return
 		}
-		if c.active.Load() && !c.yielded.Load() {
+		if c.owning() {
 			return // our own link delivers
 		}
 		c.lastRemote.Store(0)
@@ -453,8 +472,12 @@ func (n *Node) runDemandListener(ctx context.Context) error {
 		if c == nil || !c.local {
 			return
 		}
-		c.remoteUntil.Store(time.Now().Add(3 * n.opts.Heartbeat).UnixNano())
-		notify(c.remoteSeen)
+		now := time.Now()
+		c.remoteUntil.Store(now.Add(3 * n.opts.Heartbeat).UnixNano())
+		select {
+		case c.remoteSeen <- now:
+		default:
+		}
 	})
 	if err != nil {
 		n.log.Warn("cluster demand subscription failed; remote viewers will not keep cameras at full rate", "err", err)
