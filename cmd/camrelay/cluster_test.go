@@ -270,9 +270,9 @@ func TestClusterOfThreeGateways(t *testing.T) {
 		t.Errorf("C's /api/cameras front = %+v, want online, on gw-a, remote", got)
 	}
 	// C subscribed after the board's hello: the owner sent it again.
-	if got := apiCameras(t, c)["front"]; !strings.Contains(string(got.Hello), `"1.2.3"`) {
-		t.Errorf("C's /api/cameras front hello = %s, want the board's hello", got.Hello)
-	}
+	waitFor(t, 5*time.Second, "the board's hello on C", func() bool {
+		return strings.Contains(string(apiCameras(t, c)["front"].Hello), `"1.2.3"`)
+	})
 	if got := apiCameras(t, a)["front"]; got.Gateway != "gw-a" || got.Remote {
 		t.Errorf("A's /api/cameras front = %+v, want on gw-a, not remote", got)
 	}
@@ -303,7 +303,7 @@ func TestClusterOfThreeGateways(t *testing.T) {
 
 	// The board's newest uplink reaches C: B closes its old one.
 	upC := uplink(t, c, "front", "s3cret")
-	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer rcancel()
 	for {
 		_, _, err := upB.Read(rctx)
@@ -326,6 +326,20 @@ func TestClusterOfThreeGateways(t *testing.T) {
 	resume(t, upC, frames, &next, wc, 5*time.Second)
 	nats.start()
 	resume(t, upC, frames, &next, wb, 15*time.Second)
+
+	// The directory works again too: a takeover after the restart closes
+	// C's uplink as it did B's.
+	upB2 := uplink(t, b, "front", "s3cret")
+	for {
+		_, _, err := upC.Read(rctx)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s != 4001 {
+				t.Fatalf("after the NATS restart C's old uplink closed with %v (%v), want 4001 replaced", s, err)
+			}
+			break
+		}
+	}
+	resume(t, upB2, frames, &next, wc, 10*time.Second)
 }
 
 func TestClusterRefusesNATSWhosePayloadLimitIsBelowTheFrameLimit(t *testing.T) {

@@ -56,9 +56,10 @@ type camera struct {
 	subscribed atomic.Bool   // the loop holds a subscription to the camera's frames
 
 	// Demand: viewers here plus viewers on other gateways.
-	remoteUntil atomic.Int64   // unix ns until which another gateway has viewers
-	remoteSeen  chan time.Time // capacity 1: a demand message arrived
-	demandOut   chan struct{}  // capacity 1: Audience's DemandChanged
+	remoteUntil atomic.Int64  // unix ns until which another gateway has viewers
+	remoteSeen  chan struct{} // capacity 1: a demand message arrived
+	resend      chan struct{} // capacity 1: a gateway subscribed and wants the camera's state
+	demandOut   chan struct{} // capacity 1: Audience's DemandChanged
 
 	framesOut, framesIn, pubErrs prometheus.Counter
 	latency                      prometheus.Observer
@@ -68,7 +69,8 @@ func (n *Node) newCamera(id, name, source string, h *hub.Hub, local bool) *camer
 	return &camera{
 		n: n, id: id, name: name, source: source, hub: h, local: local,
 		publish:    make(chan struct{}, 1),
-		remoteSeen: make(chan time.Time, 1),
+		remoteSeen: make(chan struct{}, 1),
+		resend:     make(chan struct{}, 1),
 		demandOut:  make(chan struct{}, 1),
 		framesOut:  n.m.FramesPublished.WithLabelValues(id),
 		framesIn:   n.m.FramesReceived.WithLabelValues(id),
@@ -271,7 +273,7 @@ func (c *camera) run(ctx context.Context) {
 	}
 	defer unsubscribe()
 	wasRemote := false
-	var lastDemand, lastResend time.Time
+	var lastDemand time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -294,16 +296,15 @@ func (c *camera) run(ctx context.Context) {
 			notify(c.demandOut)
 		case <-c.publish:
 			c.flush()
-		case now := <-c.remoteSeen:
+		case <-c.remoteSeen:
 			if !wasRemote {
 				wasRemote = true
 				notify(c.demandOut)
 			}
-			if c.owning() && now.Sub(lastResend) >= hb {
+		case <-c.resend:
+			if c.owning() {
 				// A gateway that just subscribed missed the camera's hello
-				// (sent once, at connect): send it again, at most once per
-				// heartbeat.
-				lastResend = now
+				// (sent once, at connect): send the state again.
 				info := c.hub.Info()
 				c.status.Store(&statusMsg{Gateway: c.n.opts.Name, Online: info.Online, Hello: info.Hello, Status: info.Status})
 				c.flush()
@@ -393,8 +394,9 @@ func (c *camera) subscribe() []*nats.Subscription {
 		return nil
 	}
 	c.n.m.Subscriptions.Inc()
-	// Tell the owner at once, not at the next tick: its camera may idle.
-	_ = c.n.nc.Publish(c.n.subject.demand(c.id), nil)
+	// Tell the owner at once, not at the next tick: its camera may idle,
+	// and this gateway has not seen the camera's hello.
+	_ = c.n.nc.Publish(c.n.subject.demand(c.id), []byte(demandNew))
 	return subs
 }
 
@@ -461,6 +463,10 @@ func (c *camera) flush() {
 	c.framesOut.Inc()
 }
 
+// demandNew is the payload of a gateway's first demand message after it
+// subscribed: the owner answers it with the camera's state (hello, status).
+const demandNew = "new"
+
 // runDemandListener records which local cameras other gateways watch.
 func (n *Node) runDemandListener(ctx context.Context) error {
 	sub, err := n.nc.Subscribe(n.subject.allDemand(), func(msg *nats.Msg) {
@@ -472,11 +478,10 @@ func (n *Node) runDemandListener(ctx context.Context) error {
 		if c == nil || !c.local {
 			return
 		}
-		now := time.Now()
-		c.remoteUntil.Store(now.Add(3 * n.opts.Heartbeat).UnixNano())
-		select {
-		case c.remoteSeen <- now:
-		default:
+		c.remoteUntil.Store(time.Now().Add(3 * n.opts.Heartbeat).UnixNano())
+		notify(c.remoteSeen)
+		if string(msg.Data) == demandNew {
+			notify(c.resend)
 		}
 	})
 	if err != nil {
