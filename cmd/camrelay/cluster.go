@@ -17,8 +17,12 @@ import (
 // joinCluster connects this gateway to the cluster of cfg.Cluster. Cameras
 // that only other gateways hold are added to the server that srv returns
 // once the node runs.
-func joinCluster(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, hubOpts *hub.Options, log *slog.Logger, srv func() *server.Server) (*cluster.Node, error) {
+func joinCluster(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, log *slog.Logger, srv func() *server.Server) (*cluster.Node, error) {
 	cl := cfg.Cluster
+	fresh := cfg.Limits.FreshFor
+	if fresh == 0 {
+		fresh = -1 // the file's 0 means "always wait", as for local hubs
+	}
 	maxFrame := cfg.Limits.MaxFrameBytes
 	for _, c := range cfg.Cameras {
 		maxFrame = max(maxFrame, c.MaxFrameBytes)
@@ -31,7 +35,7 @@ func joinCluster(ctx context.Context, cfg *config.Config, reg prometheus.Registe
 		NATS:         natsOptions(cl),
 		MaxFrame:     maxFrame,
 		OfflineAfter: cfg.Limits.OfflineAfter,
-		Hub:          hubOpts,
+		Hub:          &hub.Options{Ring: cfg.Limits.Ring, FreshFor: fresh},
 		Metrics:      metrics.NewCluster(reg),
 		Log:          log.With("subsystem", "cluster", "gateway", cl.Name),
 		AddCamera: func(c cluster.Remote) {

@@ -161,15 +161,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	var node *cluster.Node
 	var srv *server.Server
 	if cfg.Cluster != nil {
-		fresh := cfg.Limits.FreshFor
-		if fresh == 0 {
-			fresh = -1
-		}
 		var err error
-		node, err = joinCluster(ctx, cfg, reg, &hub.Options{Ring: cfg.Limits.Ring, FreshFor: fresh}, log, func() *server.Server { return srv })
+		node, err = joinCluster(ctx, cfg, reg, log, func() *server.Server { return srv })
 		if err != nil {
 			return err
 		}
+		defer node.Close() // if the gateway fails to start; Run closes it otherwise
 	}
 
 	var cams []server.Camera

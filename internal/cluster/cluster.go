@@ -202,6 +202,10 @@ func (n *Node) checkPayload() error {
 	return nil
 }
 
+// Close closes the NATS connection. Run does so when it returns; Close is
+// for a gateway that fails to start after Connect. Calling it twice is fine.
+func (n *Node) Close() { n.nc.Close() }
+
 // Name returns this gateway's name.
 func (n *Node) Name() string { return n.opts.Name }
 

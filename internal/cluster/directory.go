@@ -162,7 +162,9 @@ func (n *Node) apply(ctx context.Context, kv jetstream.KeyValue, e jetstream.Key
 		return
 	}
 	if c == nil {
-		n.addRemote(id, v)
+		if validID(id) {
+			n.addRemote(id, v)
+		}
 		return
 	}
 	if mine := c.rev.Load(); mine != 0 && e.Revision() > mine {
@@ -291,4 +293,19 @@ func (n *Node) localCameras() []*camera {
 		}
 	}
 	return out
+}
+
+// validID reports whether id can be a camera id (config's rule: lowercase
+// letters, digits and '-', at most 64): a key written by something other
+// than a gateway must not become a URL path here.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
