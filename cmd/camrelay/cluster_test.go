@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // natsServer is an in-process NATS server with JetStream on a loopback
@@ -401,4 +403,43 @@ func TestPageOfAGatewayShowsAndPlaysTheCamerasOfAnother(t *testing.T) {
 		}
 		return false, fmt.Sprintf("%+v", tiles)
 	})
+}
+
+// A gateway that dies without a word leaves its directory entries behind;
+// they expire after three heartbeats.
+func TestClusterDirectoryEntriesOfAVanishedGatewayExpire(t *testing.T) {
+	nats := startNATS(t, 0)
+	c := startGateway(t, clusterConfig(nats, "gw-c", ""))
+
+	// gw-x claims a camera the way a gateway does, then is never heard of
+	// again.
+	nc, err := natsgo.Connect(nats.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var kv jetstream.KeyValue
+	waitFor(t, 5*time.Second, "C to create the directory bucket", func() bool {
+		kv, err = js.KeyValue(ctx, "camrelay_default_cameras")
+		return err == nil
+	})
+	if _, err := kv.Put(ctx, "ghost", []byte(`{"gateway":"gw-x","name":"Ghost","source":"serial"}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "C to list gw-x's camera", func() bool {
+		g := apiCameras(t, c)["ghost"]
+		return g.Gateway == "gw-x" && g.Remote && g.Online
+	})
+	start := time.Now()
+	waitFor(t, 5*time.Second, "gw-x's entry to expire", func() bool {
+		g, ok := apiCameras(t, c)["ghost"]
+		return ok && g.Gateway == "" && !g.Online
+	})
+	t.Logf("a vanished gateway's camera shown without an owner after %v (heartbeat 200ms, expiry after 3)", time.Since(start).Round(10*time.Millisecond))
 }
