@@ -202,6 +202,11 @@ func TestClusterOfThreeGateways(t *testing.T) {
 		t.Fatal("C's viewer of A's demo camera got no frame within 5 s")
 	}
 	pv.CloseNow()
+	mj := openMJPEG(t, c.url("/cam/pattern/stream.mjpeg"))
+	if f, err := mj.next(); err != nil || len(f) < 4 || f[0] != 0xFF || f[1] != 0xD8 {
+		t.Fatalf("MJPEG of A's camera on C: %d bytes, %v; want a JPEG part", len(f), err)
+	}
+	mj.resp.Body.Close()
 	waitFor(t, 5*time.Second, "C to unsubscribe once its last viewer of pattern left", func() bool {
 		return c.metric(t, "camrelay_cluster_subscriptions") == 0
 	})
