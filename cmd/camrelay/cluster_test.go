@@ -302,6 +302,9 @@ func TestClusterOfThreeGateways(t *testing.T) {
 	// A dies; the board reconnects through the load balancer to B. C's
 	// viewer resumes on the same connection.
 	a.stop(t)
+	if status, body := postControl(t, c, "front", "adm1n", `{"framesize":"VGA"}`); status != http.StatusConflict {
+		t.Errorf("control through C while no gateway holds the board = %d %s, want 409 offline", status, body)
+	}
 	upB := uplink(t, b, "front", "s3cret")
 	resume(t, upB, frames, &next, wc, 10*time.Second)
 	waitFor(t, 5*time.Second, "C to show front on gw-b", func() bool {
