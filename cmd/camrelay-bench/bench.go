@@ -38,6 +38,7 @@ const (
 type bench struct {
 	opts     options
 	bin      string   // the gateway binary
+	natsBin  string   // the NATS server, built for the cluster case
 	dir      string   // scratch directory
 	bases    [][]byte // unstamped JPEGs
 	progress io.Writer
@@ -90,6 +91,15 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (*report, e
 			if err != nil {
 				return rep, err
 			}
+		}
+	}
+	if opts.cluster {
+		b.logf("cluster: %d viewers on gateway B of a camera on gateway A (%s) ...", clusterViewers, opts.duration)
+		res := b.cluster(ctx, clusterViewers)
+		rep.cluster = &res
+		b.logf("  %s", res.summary())
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
 		}
 	}
 	b.logf("time to first frame ...")

@@ -161,12 +161,22 @@ func (t *target) startPusher(ctx context.Context, p *pusher) {
 // startGateway writes a config into dir, starts bin with it, waits for
 // /healthz, connects the pusher and waits until the camera is online.
 func startGateway(ctx context.Context, bin, dir string, bases [][]byte) (t *target, err error) {
+	return startGatewayWith(ctx, bin, dir, bases, "", true)
+}
+
+// startGatewayWith is startGateway with extra top-level config lines (a
+// cluster: block) and, when push is false, no uplink: the camera is then
+// another gateway's, and the start ends once /healthz answers.
+func startGatewayWith(ctx context.Context, bin, dir string, bases [][]byte, extra string, push bool) (t *target, err error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
+	if dir, err = os.MkdirTemp(dir, "gateway-"); err != nil {
+		return nil, fmt.Errorf("make gateway dir: %w", err)
+	}
 	cfg := filepath.Join(dir, "camrelay.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, gatewayConfig, addr, gatewayLogLevel), 0o600); err != nil {
+	if err := os.WriteFile(cfg, append(fmt.Appendf(nil, gatewayConfig, addr, gatewayLogLevel), extra...), 0o600); err != nil {
 		return nil, fmt.Errorf("write gateway config: %w", err)
 	}
 	proc, err := startChild("gateway", bin, []string{"--config", cfg}, nil)
@@ -194,6 +204,9 @@ func startGateway(ctx context.Context, bin, dir string, bases [][]byte) (t *targ
 
 	if err := t.waitHTTP(ctx, "/healthz"); err != nil {
 		return t, err
+	}
+	if !push {
+		return t, nil
 	}
 	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/cam/"+benchCamera+"/ingest", &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + benchToken}},

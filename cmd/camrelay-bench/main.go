@@ -59,6 +59,8 @@ type options struct {
 	skipCeiling bool
 	// quick is set when -quick chose the defaults.
 	quick bool
+	// cluster adds the cluster case: the hop between two gateways.
+	cluster bool
 }
 
 // Fixed shape of the first-frame and slow-viewer cases.
@@ -82,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		transports   = fs.String("transports", "ws,mjpeg", "viewer `transports` to measure, comma-separated: ws, mjpeg")
 		out          = fs.String("out", "", "also write the report to `file`")
 		skipCeiling  = fs.Bool("skip-ceiling", false, "do not measure the ceiling (no ratios)")
+		cluster      = fs.Bool("cluster", true, "measure the cluster hop: viewers on gateway B of a camera on gateway A, over a NATS server")
 		quick        = fs.Bool("quick", false, "sanity run: -n 1,100, 3 s windows (explicit flags still win)")
 		ceilingServe = fs.Bool("ceiling-serve", false, "internal: run as the ceiling process")
 	)
@@ -122,6 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out:          *out,
 		skipCeiling:  *skipCeiling,
 		quick:        *quick,
+		cluster:      *cluster,
 	}
 	var err error
 	if opts.ns, err = parseCounts(*ns); err != nil {

@@ -57,6 +57,7 @@ type report struct {
 	fanout     []fanoutResult
 	firstFrame []firstFrameResult
 	slow       []slowResult
+	cluster    *clusterResult // nil unless -cluster
 }
 
 // fanoutResult is one fan-out case: n viewers of one transport on one
@@ -298,6 +299,7 @@ func (rep *report) markdown() string {
 	for _, tr := range o.transports {
 		rep.fanoutSection(p, tr)
 	}
+	rep.clusterSection(p)
 	rep.firstFrameSection(p)
 	rep.slowSection(p)
 	rep.notesSection(p)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/camrelay/camrelay/internal/cluster"
 	"github.com/camrelay/camrelay/internal/config"
 	"github.com/camrelay/camrelay/internal/hub"
 	"github.com/camrelay/camrelay/internal/metrics"
@@ -157,6 +158,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, build)
 
+	var node *cluster.Node
+	var srv *server.Server
+	if cfg.Cluster != nil {
+		var err error
+		node, err = joinCluster(ctx, cfg, reg, log, func() *server.Server { return srv })
+		if err != nil {
+			return err
+		}
+		defer node.Close() // if the gateway fails to start; Run closes it otherwise
+	}
+
 	var cams []server.Camera
 	var sups []*source.Supervisor
 	var hubs []*hub.Hub
@@ -198,7 +210,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		default:
 			return fmt.Errorf("camera %q: unknown source %q", cc.ID, cc.Source)
 		}
-		sup := source.NewSupervisor(runner, sink, cc.OfflineAfter, clog)
+		var srcSink source.Sink = sink
+		var audience source.Audience = h
+		var member *cluster.Local
+		if node != nil {
+			member = node.Local(cluster.LocalOptions{ID: cc.ID, Name: cc.Name, Source: cc.Source, Hub: h, Sink: sink})
+			srcSink, audience, cam.Owner, cam.Fetch = member.Sink(), member.Audience(), member.Owner, member.Fetch
+		}
+		sup := source.NewSupervisor(runner, srcSink, cc.OfflineAfter, clog)
 		if cc.Source == config.SourcePush {
 			push, err := source.NewPush(source.PushOptions{
 				Camera: cc.ID, Token: cc.Token, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
@@ -214,15 +233,23 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		if steer != nil {
 			cam.Control = steer
 			demands = append(demands, func(ctx context.Context) error {
-				return source.RunDemand(ctx, h, steer, cfg.Limits.IdleAfter, clog)
+				return source.RunDemand(ctx, audience, steer, cfg.Limits.IdleAfter, clog)
 			})
+		}
+		if member != nil {
+			var release func()
+			if p, ok := cam.Ingest.(*source.Push); ok {
+				release = p.Release
+			}
+			member.Bind(release, cam.Control)
+			cam.Control = member.Controller()
 		}
 		cams = append(cams, cam)
 		sups = append(sups, sup)
 		hubs = append(hubs, h)
 	}
 
-	srv := server.New(server.Options{
+	srv = server.New(server.Options{
 		Cameras:             cams,
 		Metrics:             m,
 		MetricsHandler:      promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
@@ -278,6 +305,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	}
 	for _, d := range demands {
 		g.Go(func() error { return d(gctx) })
+	}
+	if node != nil {
+		g.Go(func() error { return node.Run(gctx) })
 	}
 	g.Go(func() error {
 		log.Info("camrelay listening", "addr", ln.Addr().String(), "cameras", len(cams), "version", build.Version)

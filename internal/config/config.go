@@ -113,6 +113,9 @@ type Config struct {
 	Limits Limits
 	// Cameras are the configured cameras, in file order. May be empty.
 	Cameras []Camera
+	// Cluster joins this gateway to others over NATS; nil (the default)
+	// means a single gateway.
+	Cluster *Cluster
 
 	// pos remembers where each value came from in the file, so that
 	// Validate can name the line of a value the caller left unchanged.

@@ -30,7 +30,7 @@ const maxAliasHops = 8
 
 // topKeys are the keys of the file's top-level mapping.
 func topKeys() []string {
-	return []string{"listen", "admin_token", "log_format", "log_level", "allowed_origins", "limits", "cameras"}
+	return []string{"listen", "admin_token", "log_format", "log_level", "allowed_origins", "limits", "cameras", "cluster"}
 }
 
 // limitKeys are the keys of the limits mapping.
@@ -210,6 +210,8 @@ func (d *decoder) root(doc *yaml.Node, c *Config) {
 			d.limits(f, &c.Limits)
 		case "cameras":
 			d.cameras(f, c)
+		case "cluster":
+			d.cluster(f, c)
 		default:
 			if strings.HasPrefix(f.name, "x-") {
 				// Extension keys, as in Compose files: a place for YAML

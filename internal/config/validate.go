@@ -39,6 +39,7 @@ func (c *Config) check() []Problem {
 		k.origin(fmt.Sprintf("allowed_origins[%d]", i), o)
 	}
 	k.limits()
+	k.cluster()
 	firstUse := make(map[string]int) // camera id → index of its first camera
 	for i := range c.Cameras {
 		k.camera(i, firstUse)

@@ -37,10 +37,13 @@ func (s *Server) withSrc(h cameraHandler) http.HandlerFunc {
 }
 
 func (s *Server) withID(w http.ResponseWriter, r *http.Request, id string, h cameraHandler) {
+	s.camMu.RLock()
 	cam, ok := s.cams[id]
+	s.camMu.RUnlock()
 	if !ok {
-		known := make([]string, 0, len(s.order))
-		for _, c := range s.order {
+		order := s.cameras()
+		known := make([]string, 0, len(order))
+		for _, c := range order {
 			known = append(known, c.ID)
 		}
 		http.Error(w, fmt.Sprintf("camrelay: no camera %q (cameras: %s)", id, strings.Join(known, ", ")), http.StatusNotFound)
@@ -95,6 +98,11 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, cam *camera
 // is offline, from the last frame it sent.
 func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request, cam *camera) {
 	f := cam.Hub.Latest()
+	if cam.Fetch != nil {
+		if g := cam.Fetch(r.Context()); g != nil {
+			f = g
+		}
+	}
 	if f == nil {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, fmt.Sprintf("camrelay: camera %q has not sent a frame yet", cam.ID), http.StatusServiceUnavailable)
@@ -145,6 +153,10 @@ type cameraStatus struct {
 	SnapshotURL  string                     `json:"snapshot_url"`
 	MJPEGURL     string                     `json:"mjpeg_url"`
 	WebSocketURL string                     `json:"ws_url"`
+	// Gateway holds the camera's link in a cluster; Remote says it is
+	// another gateway than this one. Both are absent outside a cluster.
+	Gateway string `json:"gateway,omitempty"`
+	Remote  bool   `json:"remote,omitempty"`
 }
 
 func (s *Server) status(cam *camera, now time.Time) cameraStatus {
@@ -161,6 +173,12 @@ func (s *Server) status(cam *camera, now time.Time) cameraStatus {
 	}
 	for i, t := range transports {
 		st.Viewers[t] = int(cam.viewers[i].Load())
+	}
+	if cam.Owner != nil {
+		st.Gateway, st.Remote = cam.Owner()
+		// The hub here is fed only while someone watches here; the owner's
+		// live directory entry says the camera delivers.
+		st.Online = st.Online || st.Remote
 	}
 	recent := cam.Hub.Recent()
 	if n := len(recent); n > 0 {
@@ -192,8 +210,9 @@ func rate(recent []*frame.Frame, now time.Time) float64 {
 
 func (s *Server) apiCameras(w http.ResponseWriter, _ *http.Request) {
 	now := time.Now()
-	out := make([]cameraStatus, 0, len(s.order))
-	for _, cam := range s.order {
+	order := s.cameras()
+	out := make([]cameraStatus, 0, len(order))
+	for _, cam := range order {
 		out = append(out, s.status(cam, now))
 	}
 	w.Header().Set("Content-Type", "application/json")

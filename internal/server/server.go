@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/camrelay/camrelay/internal/frame"
 	"github.com/camrelay/camrelay/internal/hub"
 	"github.com/camrelay/camrelay/internal/metrics"
 )
@@ -26,6 +27,13 @@ type Camera struct {
 	Ingest http.Handler
 	// Control carries settings to the camera; nil if its link cannot.
 	Control Controller
+	// Owner names the gateway of a cluster that holds the camera's link
+	// and whether that is another gateway; nil outside a cluster.
+	Owner func() (gateway string, remote bool)
+	// Fetch gets the newest frame from the gateway that holds the camera,
+	// for a snapshot while this gateway's hub is not fed; it returns nil
+	// when the hub is current. Nil outside a cluster.
+	Fetch func(ctx context.Context) *frame.Frame
 }
 
 // Options configure the server. Zero values mean the defaults stated.
@@ -57,6 +65,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
+	camMu   sync.RWMutex // guards cams and order, which AddCamera extends
 	cams    map[string]*camera
 	order   []*camera
 	m       *metrics.Metrics
@@ -103,16 +112,34 @@ func New(opts Options) *Server {
 	s.slow.log = opts.Log
 	s.adminHash = sha256.Sum256([]byte(opts.AdminToken))
 	for _, c := range opts.Cameras {
-		cam := &camera{Camera: c}
-		for i, t := range transports {
-			cam.perT[i] = newTransportMetrics(s.m, c.ID, t)
-		}
-		s.cams[c.ID] = cam
-		s.order = append(s.order, cam)
+		s.AddCamera(c)
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.handler = s.routes()
 	return s
+}
+
+// AddCamera serves one more camera, such as one that another gateway of a
+// cluster holds. A camera whose id is already served is left as it is.
+func (s *Server) AddCamera(c Camera) {
+	s.camMu.Lock()
+	defer s.camMu.Unlock()
+	if _, ok := s.cams[c.ID]; ok {
+		return
+	}
+	cam := &camera{Camera: c}
+	for i, t := range transports {
+		cam.perT[i] = newTransportMetrics(s.m, c.ID, t)
+	}
+	s.cams[c.ID] = cam
+	s.order = append(s.order, cam)
+}
+
+// cameras returns the served cameras in order.
+func (s *Server) cameras() []*camera {
+	s.camMu.RLock()
+	defer s.camMu.RUnlock()
+	return s.order
 }
 
 // Close ends every viewer: WebSocket viewers get 1001 (going away), MJPEG

@@ -271,6 +271,22 @@ func (p *Push) ack(data []byte) {
 	}
 }
 
+// Release closes the current uplink, if any, with StatusReplaced: in a
+// cluster, the camera's newest uplink reached another gateway (a board that
+// reconnected through a load balancer), and newest wins there as it does
+// here. The camera is not marked offline: its frames now come from the
+// other gateway.
+func (p *Push) Release() {
+	p.mu.Lock()
+	up := p.current
+	p.current = nil
+	p.mu.Unlock()
+	if up != nil {
+		close(up.replaced)
+		p.log.Info("uplink replaced by a newer one on another gateway")
+	}
+}
+
 // Demand records the wanted rate and tells the current uplink, if any.
 func (p *Push) Demand(full bool) {
 	p.idle.Store(!full)

@@ -113,9 +113,14 @@ function makeTile(cam) {
 
 function updateTile(tile, cam) {
   const name = cam.name || cam.id;
+  // In a cluster, say which gateway holds the camera: it plays here either way.
+  const where = cam.remote && cam.gateway ? `, via gateway ${cam.gateway}` : "";
+  const title = `${name} (${cam.id}, ${cam.source}${where})`;
   if (tile.name.textContent !== name) {
     tile.name.textContent = name;
-    tile.name.title = `${name} (${cam.id}, ${cam.source})`;
+  }
+  if (tile.name.title !== title) {
+    tile.name.title = title;
   }
 }
 
