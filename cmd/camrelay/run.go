@@ -190,7 +190,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		case config.SourceJPEG:
 			runner = &source.JPEG{URL: cc.URL, Interval: cc.Interval, MaxFrame: cc.MaxFrameBytes, Log: clog}
 		case config.SourceWSPull:
-			runner = &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
+			wp := &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
+			runner, cam.Control = wp, wp
 		case config.SourceSerial:
 			serial := &source.Serial{Device: cc.Device, Baud: cc.Baud, MaxFrame: cc.MaxFrameBytes, Log: clog}
 			runner, steer = serial, serial
