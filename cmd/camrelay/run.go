@@ -234,6 +234,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		MaxViewers:          cfg.Limits.MaxViewers,
 		Version:             build.Version,
 		AdminToken:          cfg.AdminToken,
+		MaxViewerMessage:    cfg.Limits.MaxViewerMessageBytes,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
