@@ -199,7 +199,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		default:
 			return fmt.Errorf("camera %q: unknown source %q", cc.ID, cc.Source)
 		}
-		sup := source.NewSupervisor(runner, sink, cc.OfflineAfter, clog)
+		// Over limits.max_fps_in, frames are dropped as "rate" before they
+		// reach the hub; the link stays up.
+		sup := source.NewSupervisor(runner, source.LimitRate(sink, cfg.Limits.MaxFPSIn), cc.OfflineAfter, clog)
 		if cc.Source == config.SourcePush {
 			push, err := source.NewPush(source.PushOptions{
 				Camera: cc.ID, Token: cc.Token, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
