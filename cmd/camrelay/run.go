@@ -187,8 +187,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 			runner = &source.Demo{Width: cc.Width, Height: cc.Height, FPS: cc.FPS, MaxFrame: cc.MaxFrameBytes}
 		case config.SourceMJPEG:
 			runner = &source.MJPEG{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
+			cam.Control = cameraWeb(cc, h, clog)
 		case config.SourceJPEG:
 			runner = &source.JPEG{URL: cc.URL, Interval: cc.Interval, MaxFrame: cc.MaxFrameBytes, Log: clog}
+			cam.Control = cameraWeb(cc, h, clog)
 		case config.SourceWSPull:
 			wp := &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
 			runner, cam.Control = wp, wp
@@ -319,6 +321,26 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// cameraWeb returns the control of a pulled camera through the stock
+// CameraWebServer's /control: at control_url, or next to the stream URL
+// when it is that sketch's (:81/stream, /capture). Nil (control answers
+// 501) when neither applies. An interface nil, not a typed nil.
+func cameraWeb(cc config.Camera, h *hub.Hub, log *slog.Logger) server.Controller {
+	base := cc.ControlURL
+	if base == "" {
+		base = source.CameraWebControlURL(cc.URL)
+	}
+	if base == "" {
+		return nil
+	}
+	return &source.CameraWeb{URL: base, Log: log, Resolution: func() (int, int) {
+		if f := h.Latest(); f != nil {
+			return f.Width, f.Height
+		}
+		return 0, 0
+	}}
 }
 
 // checkHealth GETs /healthz of the gateway listening on addr (host:port; an
