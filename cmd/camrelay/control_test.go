@@ -230,15 +230,17 @@ func TestControlOverTheViewerSocket(t *testing.T) {
 	<-cmds
 
 	// A camera that does not answer: 504 after the control timeout, and
-	// meanwhile the viewer still gets frames and a second command is
+	// meanwhile the viewer still gets frames and a fifth command is
 	// refused rather than queued.
 	up.CloseNow()
 	up = uplink(t, g, "front", "s3cret")
 	uplinkRegistered(t, g, "front", 2)
 	board(t, ctx, up, true)
-	send(t, viewer, websocket.MessageText, []byte(`{"type":"control","id":8,"token":"adm1n","led":0}`))
+	for id := 80; id < 84; id++ {
+		send(t, viewer, websocket.MessageText, []byte(fmt.Sprintf(`{"type":"control","id":%d,"token":"adm1n","led":0}`, id)))
+	}
 	if busy := controlWS(t, ctx, viewer, 9, `{"type":"control","id":9,"token":"adm1n","led":1}`); busy["status"] != float64(429) {
-		t.Errorf("second command while one waits: %v, want 429", busy)
+		t.Errorf("a fifth command while four wait: %v, want 429", busy)
 	}
 	frames := testFrames(t, 2)
 	send(t, up, websocket.MessageBinary, frames[1])
@@ -252,7 +254,7 @@ func TestControlOverTheViewerSocket(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	if late := controlWS(t, ctx, viewer, 8, ""); late["ok"] != false || late["status"] != float64(504) {
+	if late := controlWS(t, ctx, viewer, 83, ""); late["ok"] != false || late["status"] != float64(504) {
 		t.Errorf("silent camera: %v, want 504", late)
 	}
 	t.Logf("504 after a further %v", time.Since(start))

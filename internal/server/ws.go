@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -34,8 +35,13 @@ type wsViewer struct {
 	start chan struct{}  // closed when frames may flow (go2rtc asks first)
 	asks  sync.WaitGroup // pings in flight
 	ctl   sync.WaitGroup // control commands in flight
-	busy  atomic.Bool    // a control command is in flight
+	busy  atomic.Int32   // how many: at most maxViewerControls
 }
+
+// maxViewerControls bounds the control commands one viewer may have
+// waiting for their cameras: enough for an admin moving a few sliders on a
+// slow camera, few enough that a viewer cannot pile up goroutines.
+const maxViewerControls = 4
 
 func (v *wsViewer) flush() { _ = v.w.Flush() }
 
@@ -326,8 +332,9 @@ type controlAck struct {
 // token travels in the message (never in a cookie, which another site's
 // page could make the browser send). It returns an immediate refusal, or
 // nil after starting the command: the camera may take seconds to answer,
-// and meanwhile this viewer's reader must keep reading (pongs, pings). One
-// command per viewer is in flight at a time.
+// and meanwhile this viewer's reader must keep reading (pongs, pings). At
+// most maxViewerControls commands per viewer are in flight; more are
+// refused with 429, not queued.
 func (s *Server) viewerControl(ctx context.Context, v *wsViewer, cam *camera, data []byte, id *int64) any {
 	refuse := func(status int, msg string) any {
 		return controlAck{Type: "ack", ID: id, Status: status, Error: msg}
@@ -346,13 +353,14 @@ func (s *Server) viewerControl(ctx context.Context, v *wsViewer, cam *camera, da
 	delete(raw, "id")
 	delete(raw, "token")
 	body, _ := json.Marshal(raw)
-	if !v.busy.CompareAndSwap(false, true) {
-		return refuse(http.StatusTooManyRequests, "a control command of this viewer is still waiting for the camera; send the next one after its ack")
+	if v.busy.Add(1) > maxViewerControls {
+		v.busy.Add(-1)
+		return refuse(http.StatusTooManyRequests, fmt.Sprintf("%d control commands of this viewer are still waiting for the camera; send the next one after an ack", maxViewerControls))
 	}
 	v.ctl.Add(1)
 	go func() {
 		defer v.ctl.Done()
-		defer v.busy.Store(false)
+		defer v.busy.Add(-1)
 		cctx, cancel := context.WithTimeout(ctx, controlTimeout)
 		defer cancel()
 		status, answer := s.control(cctx, cam, body)
