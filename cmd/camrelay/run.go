@@ -187,10 +187,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 			runner = &source.Demo{Width: cc.Width, Height: cc.Height, FPS: cc.FPS, MaxFrame: cc.MaxFrameBytes}
 		case config.SourceMJPEG:
 			runner = &source.MJPEG{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
-			cam.Control = cameraWeb(cc, h, clog)
+			if cw := cameraWeb(cc, h, clog); cw != nil {
+				runner, cam.Control = &source.CameraWebStatus{Runner: runner, Web: cw}, cw
+			}
 		case config.SourceJPEG:
 			runner = &source.JPEG{URL: cc.URL, Interval: cc.Interval, MaxFrame: cc.MaxFrameBytes, Log: clog}
-			cam.Control = cameraWeb(cc, h, clog)
+			if cw := cameraWeb(cc, h, clog); cw != nil {
+				runner, cam.Control = &source.CameraWebStatus{Runner: runner, Web: cw}, cw
+			}
 		case config.SourceWSPull:
 			wp := &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, Log: clog}
 			runner, cam.Control = wp, wp
@@ -324,10 +328,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 }
 
 // cameraWeb returns the control of a pulled camera through the stock
-// CameraWebServer's /control: at control_url, or next to the stream URL
-// when it is that sketch's (:81/stream, /capture). Nil (control answers
-// 501) when neither applies. An interface nil, not a typed nil.
-func cameraWeb(cc config.Camera, h *hub.Hub, log *slog.Logger) server.Controller {
+// CameraWebServer's /control and /status: at control_url, or next to the
+// stream URL when it is that sketch's (:81/stream, /capture). Nil (control
+// answers 501) when neither applies.
+func cameraWeb(cc config.Camera, h *hub.Hub, log *slog.Logger) *source.CameraWeb {
 	base := cc.ControlURL
 	if base == "" {
 		base = source.CameraWebControlURL(cc.URL)

@@ -12,8 +12,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/camrelay/camrelay/internal/control"
+	"github.com/camrelay/camrelay/internal/frame"
 )
 
 // CameraWeb controls a camera that runs arduino-esp32's stock
@@ -353,4 +356,115 @@ func CameraWebControlURL(streamOrCapture string) string {
 	}
 	u.Path, u.RawQuery, u.Fragment = "/", "", ""
 	return u.String()
+}
+
+// Settings reads the camera's /status and returns its settings by the
+// gateway's names, as a push camera's status message would carry them:
+// framesize by name (when the numbering can be told, see FrameSizeTable),
+// quality, brightness, contrast, saturation, vflip and hmirror as booleans,
+// led from led_intensity where the build has it.
+func (c *CameraWeb) Settings(ctx context.Context) (json.RawMessage, error) {
+	status, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log := c.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	out := map[string]any{"type": "status"}
+	num := func(key string) (int, bool) {
+		var n int
+		raw, ok := status[key]
+		return n, ok && json.Unmarshal(raw, &n) == nil
+	}
+	if n, ok := num("framesize"); ok {
+		if name := c.table(status, log).Name(n); name != "" {
+			out["framesize"] = name
+		}
+	}
+	for _, k := range []string{"quality", "brightness", "contrast", "saturation"} {
+		if n, ok := num(k); ok {
+			out[k] = n
+		}
+	}
+	for _, k := range []string{"vflip", "hmirror"} {
+		if n, ok := num(k); ok {
+			out[k] = n != 0
+		}
+	}
+	if n, ok := num("led_intensity"); ok {
+		out["led"] = n
+	}
+	return json.Marshal(out)
+}
+
+// CameraWebStatus wraps the Runner of a CameraWebServer camera (its MJPEG
+// stream or its snapshots) so that each time the link delivers its first
+// frame after connecting, the camera's current settings are read from
+// /status and handed to the sink as a "status" message: /api/cameras then
+// shows them, and the page starts its controls from them. The first frame
+// is the moment because the frame size tells the framesize numberings
+// apart. Run owns the one goroutine that reads /status and waits for it.
+type CameraWebStatus struct {
+	Runner
+	Web *CameraWeb
+}
+
+// statusTimeout bounds one /status read.
+const statusTimeout = 5 * time.Second
+
+// Run runs the wrapped Runner and reads /status after each connect's first
+// frame; a failed read is logged at debug level and never ends the link.
+func (s *CameraWebStatus) Run(ctx context.Context, sink Sink) error {
+	w := &firstFrameSink{Sink: sink, first: make(chan struct{}, 1)}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-w.first:
+			}
+			sctx, stop := context.WithTimeout(rctx, statusTimeout)
+			msg, err := s.Web.Settings(sctx)
+			stop()
+			if err != nil {
+				if s.Web.Log != nil && rctx.Err() == nil {
+					s.Web.Log.Debug("camera settings not read from /status", "err", err)
+				}
+				continue
+			}
+			sink.Message("status", msg)
+		}
+	}()
+	err := s.Runner.Run(ctx, w)
+	cancel()
+	<-done
+	return err
+}
+
+// firstFrameSink signals first after the first frame of each connect.
+type firstFrameSink struct {
+	Sink
+	armed atomic.Bool
+	first chan struct{} // buffered 1: a signal is never lost, never blocks
+}
+
+func (f *firstFrameSink) Connected() {
+	f.armed.Store(true)
+	f.Sink.Connected()
+}
+
+func (f *firstFrameSink) Publish(fr *frame.Frame) uint64 {
+	seq := f.Sink.Publish(fr)
+	if f.armed.CompareAndSwap(true, false) {
+		select {
+		case f.first <- struct{}{}:
+		default:
+		}
+	}
+	return seq
 }

@@ -253,3 +253,47 @@ func TestCameraWebControlURL(t *testing.T) {
 		}
 	}
 }
+
+// connectOnce is a Runner that connects, delivers one frame and holds the
+// link until ctx ends.
+type connectOnce struct{ jpeg []byte }
+
+func (c connectOnce) Run(ctx context.Context, sink Sink) error {
+	sink.Connected()
+	if err := Deliver(sink, c.jpeg, DefaultMaxFrame, time.Now(), time.Time{}); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestCameraWebStatusAfterTheFirstFrame: once the stream delivers its
+// first frame, the camera's /status is read and handed on as a status
+// message in the gateway's names.
+func TestCameraWebStatusAfterTheFirstFrame(t *testing.T) {
+	cam := newFakeCameraWebServer(t, 6, true)
+	web := &CameraWeb{URL: cam.URL, Resolution: func() (int, int) { return 320, 240 }, Log: quiet}
+	sink := newLinkSink()
+	runSource(t, &CameraWebStatus{Runner: connectOnce{testFrames(t, 1)[0]}, Web: web}, sink)
+	sink.waitFor(t, 10*time.Second, "a status message", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return slices.Contains(sink.messages, "status")
+	})
+	msg, err := web.Settings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(msg, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"type": "status", "framesize": "QVGA", "quality": float64(10), "brightness": float64(0),
+		"contrast": float64(0), "saturation": float64(0), "vflip": false, "hmirror": false, "led": float64(0)}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("settings %v, want %v", got, want)
+	}
+	if n := len(cam.requests()); n != 2 { // one for the status message, one here
+		t.Errorf("%d requests, want one /status per connect (plus this test's)", n)
+	}
+}
