@@ -107,3 +107,47 @@ func TestViewerSendsGarbageText(t *testing.T) {
 		t.Fatalf("a new viewer after the close: frame %d, %v; want frame 0", indexOf(got), err)
 	}
 }
+
+// TestViewerOfASilentCameraStillGetsAnswers: after the camera has been
+// silent for longer than write_timeout, the viewer's pings, control
+// commands and the offline event are still answered, and the viewer stays.
+func TestViewerOfASilentCameraStillGetsAnswers(t *testing.T) {
+	g := startGateway(t, `
+admin_token: adm1n
+limits:
+  write_timeout: 1s
+  offline_after: 2s
+cameras:
+  - {id: front, source: push, token: s3cret}
+`)
+	up := uplink(t, g, "front", "s3cret")
+	viewer := viewerWS(t, g, "front")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	frames := testFrames(t, 2)
+	send(t, up, websocket.MessageBinary, frames[0])
+	if _, err := nextJPEG(ctx, viewer); err != nil {
+		t.Fatal(err)
+	}
+	// Silent past both the write timeout and offline_after: the offline
+	// event arrives.
+	if m := readText(t, ctx, viewer, `"type":"status"`); m["online"] != false {
+		t.Fatalf("status %v, want offline", m)
+	}
+	up.CloseNow()                       // and now the board is gone too
+	time.Sleep(1500 * time.Millisecond) // past the write timeout once more
+	send(t, viewer, websocket.MessageText, []byte(`{"type":"ping","id":1,"t0":1}`))
+	readText(t, ctx, viewer, `"type":"pong"`)
+	send(t, viewer, websocket.MessageText, []byte(`{"type":"control","id":2,"token":"adm1n","led":0}`))
+	if m := readText(t, ctx, viewer, `"type":"ack"`); m["ok"] != false || m["status"] != float64(409) {
+		t.Errorf("control of a camera that is gone acked %v, want 409", m)
+	}
+	up = uplink(t, g, "front", "s3cret")
+	send(t, up, websocket.MessageBinary, frames[1])
+	if got, err := nextJPEG(ctx, viewer); err != nil || indexOf(got) != 1 {
+		t.Fatalf("after the silence: frame %d, %v", indexOf(got), err)
+	}
+	if n := g.metric(t, `camrelay_viewer_disconnects_total{camera="front",reason="write_timeout",transport="ws"}`); n > 0 {
+		t.Errorf("%v viewers dropped for a write timeout", n)
+	}
+}

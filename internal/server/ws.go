@@ -36,6 +36,8 @@ type wsViewer struct {
 	asks  sync.WaitGroup // pings in flight
 	ctl   sync.WaitGroup // control commands in flight
 	busy  atomic.Int32   // how many: at most maxViewerControls
+
+	timeout time.Duration // the server's WriteTimeout
 }
 
 // maxViewerControls bounds the control commands one viewer may have
@@ -55,6 +57,21 @@ func (v *wsViewer) writeJSON(ctx context.Context, msg any) error {
 	err = v.c.Write(ctx, websocket.MessageText, b)
 	v.flush()
 	return err
+}
+
+// writeEvent sends a text message that is not part of a frame (a pong, an
+// ack, an online/offline event) from any goroutine. It first moves the
+// socket's write deadline: the frame loop moves it only when it writes a
+// frame, so once a camera has been silent for longer than the write
+// timeout the deadline has passed, and the write would fail at once and
+// drop a viewer that did nothing wrong. A frame write stalled at that
+// moment gets the later deadline too: it is still cut off within twice
+// the write timeout.
+func (v *wsViewer) writeEvent(msg any) error {
+	if raw := v.w.Conn(); raw != nil {
+		_ = raw.SetWriteDeadline(time.Now().Add(v.timeout))
+	}
+	return v.writeJSON(context.Background(), msg)
 }
 
 // serveWS is the page's viewer socket: a hello, then one binary message per
@@ -107,7 +124,7 @@ func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2
 func (s *Server) watchWS(c *websocket.Conn, ww *wsconn.Writer, cam *camera, go2rtc bool) {
 	raw := ww.Conn()
 	tuneViewer(raw)
-	v := &wsViewer{c: c, w: ww, start: make(chan struct{})}
+	v := &wsViewer{c: c, w: ww, start: make(chan struct{}), timeout: s.opts.WriteTimeout}
 	ctx, cancel := context.WithCancelCause(s.base)
 	defer cancel(nil)
 	readDone := make(chan struct{})
@@ -175,7 +192,7 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 	}
 	if !go2rtc {
 		vw.state = func(ev hub.Event) error {
-			return v.writeJSON(context.Background(), map[string]any{
+			return v.writeEvent(map[string]any{
 				"type": "status", "online": ev.Online, "since": ev.Since.UTC(),
 			})
 		}
@@ -293,7 +310,7 @@ func (s *Server) readViewer(ctx context.Context, cancel context.CancelCauseFunc,
 			reply = map[string]string{"type": "error", "value": "unknown message type " + quote(msg.Type)}
 		}
 		if reply != nil {
-			if err := v.writeJSON(context.Background(), reply); err != nil {
+			if err := v.writeEvent(reply); err != nil {
 				cancel(errClientGone)
 				return
 			}
@@ -373,7 +390,7 @@ func (s *Server) viewerControl(ctx context.Context, v *wsViewer, cam *camera, da
 		}
 		// The viewer may have gone meanwhile: then the write fails and the
 		// viewer's own goroutines notice.
-		_ = v.writeJSON(context.Background(), ack)
+		_ = v.writeEvent(ack)
 	}()
 	return nil
 }
