@@ -608,6 +608,7 @@ func TestPageControlsSendOneSettingWithTheAdminToken(t *testing.T) {
 	var mu sync.Mutex
 	reqs := map[network.RequestID]*sent{}
 	var order []network.RequestID
+	var socketSent, socketAcks []string // control messages and acks on the viewer socket
 	if err := chromedp.Listen(b.ctx, func(ev any) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -634,6 +635,14 @@ func TestPageControlsSendOneSettingWithTheAdminToken(t *testing.T) {
 			if s := reqs[ev.RequestID]; s != nil {
 				s.status = ev.Response.Status
 			}
+		case *network.EventWebSocketFrameSent:
+			if strings.Contains(string(ev.Response.PayloadData), `"type":"control"`) {
+				socketSent = append(socketSent, string(ev.Response.PayloadData))
+			}
+		case *network.EventWebSocketFrameReceived:
+			if strings.Contains(string(ev.Response.PayloadData), `"type":"ack"`) {
+				socketAcks = append(socketAcks, string(ev.Response.PayloadData))
+			}
 		}
 	}); err != nil {
 		t.Fatal(err)
@@ -645,6 +654,26 @@ func TestPageControlsSendOneSettingWithTheAdminToken(t *testing.T) {
 			return sent{}, false
 		}
 		return *reqs[order[len(order)-1]], true
+	}
+	// lastOnSocket returns the last control message sent on the viewer
+	// socket without its type, id and token, the token, and how many acks
+	// came back.
+	lastOnSocket := func() (settings, token string, acks int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(socketSent) == 0 {
+			return "", "", len(socketAcks)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(socketSent[len(socketSent)-1]), &m); err != nil {
+			t.Fatalf("control message on the socket is not JSON: %v", err)
+		}
+		token, _ = m["token"].(string)
+		delete(m, "type")
+		delete(m, "id")
+		delete(m, "token")
+		b, _ := json.Marshal(m)
+		return string(b), token, len(socketAcks)
 	}
 
 	b.do(chromedp.Navigate(g.url("/cam/front")), chromedp.Click(chromedp.ID("settings-btn")))
@@ -662,6 +691,9 @@ func TestPageControlsSendOneSettingWithTheAdminToken(t *testing.T) {
 	if got := pageEval[string](b, `localStorage.getItem("camrelay.adminToken")`); got != "tok-123" {
 		t.Errorf("stored token %q", got)
 	}
+	pageWait(t, 10*time.Second, "the viewer socket open", func() (bool, string) {
+		return pageEval[bool](b, `window.camrelay.player.socketOpen()`), ""
+	})
 
 	change := func(js string) {
 		pageEval[bool](b, `(() => { const el = `+js+`; el.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)
@@ -674,7 +706,28 @@ func TestPageControlsSendOneSettingWithTheAdminToken(t *testing.T) {
 		{"vflip", `(() => { const s = document.getElementById("c-vflip"); s.checked = true; return s; })()`, `{"vflip":true}`},
 		{"led", `(() => { const s = document.getElementById("c-led"); s.value = "128"; return s; })()`, `{"led":128}`},
 	}
-	for _, c := range cases {
+	// While the viewer socket is open, each change goes over it with the
+	// token in the message; the gateway's ack (here 403: this gateway has
+	// no admin token) is shown like a POST's answer.
+	for i, c := range cases {
+		change(c.js)
+		pageWait(t, 10*time.Second, c.name+" sent on the socket and acked", func() (bool, string) {
+			settings, token, acks := lastOnSocket()
+			return settings == c.body && token == "tok-123" && acks > i, fmt.Sprintf("%s token %q, %d acks", settings, token, acks)
+		})
+		pageWait(t, 5*time.Second, c.name+" answer shown", func() (bool, string) {
+			text := pageEval[string](b, `document.getElementById("control-result").textContent`)
+			return strings.Contains(text, c.name) && strings.Contains(text, ": 403") && strings.Contains(text, "admin_token"), text
+		})
+	}
+	if _, ok := lastSent(); ok {
+		t.Error("a control went as POST while the viewer socket was open")
+	}
+
+	// Without the socket, the same change goes as POST with the token in
+	// the Authorization header.
+	pageEval[bool](b, `(() => { window.camrelay.player.stop(); return true; })()`)
+	for _, c := range cases[1:2] {
 		change(c.js)
 		var s sent
 		pageWait(t, 10*time.Second, c.name+" sent and answered", func() (bool, string) {
@@ -689,7 +742,7 @@ func TestPageControlsSendOneSettingWithTheAdminToken(t *testing.T) {
 		want := strconv.FormatInt(s.status, 10)
 		pageWait(t, 5*time.Second, c.name+" answer shown", func() (bool, string) {
 			text := pageEval[string](b, `document.getElementById("control-result").textContent`)
-			return strings.Contains(text, c.name) && strings.Contains(text, ": "+want), text
+			return strings.Contains(text, c.name) && strings.Contains(text, ": "+want) && !strings.Contains(text, "socket"), text
 		})
 	}
 

@@ -199,10 +199,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 			runner = &source.Demo{Width: cc.Width, Height: cc.Height, FPS: cc.FPS, MaxFrame: cc.MaxFrameBytes}
 		case config.SourceMJPEG:
 			runner = &source.MJPEG{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, ReadTimeout: cfg.Limits.ReadTimeout, Log: clog}
+			if cw := cameraWeb(cc, h, clog); cw != nil {
+				runner, cam.Control = &source.CameraWebStatus{Runner: runner, Web: cw}, cw
+			}
 		case config.SourceJPEG:
 			runner = &source.JPEG{URL: cc.URL, Interval: cc.Interval, MaxFrame: cc.MaxFrameBytes, Timeout: cfg.Limits.ReadTimeout, Log: clog}
+			if cw := cameraWeb(cc, h, clog); cw != nil {
+				runner, cam.Control = &source.CameraWebStatus{Runner: runner, Web: cw}, cw
+			}
 		case config.SourceWSPull:
-			runner = &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, ReadTimeout: cfg.Limits.ReadTimeout, Log: clog}
+			wp := &source.WSPull{URL: cc.URL, MaxFrame: cc.MaxFrameBytes, ReadTimeout: cfg.Limits.ReadTimeout, Log: clog}
+			runner, cam.Control = wp, wp
 		case config.SourceSerial:
 			serial := &source.Serial{Device: cc.Device, Baud: cc.Baud, MaxFrame: cc.MaxFrameBytes, Log: clog}
 			runner, steer = serial, serial
@@ -217,7 +224,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 			member = node.Local(cluster.LocalOptions{ID: cc.ID, Name: cc.Name, Source: cc.Source, Hub: h, Sink: sink})
 			srcSink, audience, cam.Owner, cam.Fetch = member.Sink(), member.Audience(), member.Owner, member.Fetch
 		}
-		sup := source.NewSupervisor(runner, srcSink, cc.OfflineAfter, clog)
+		// Over limits.max_fps_in, frames are dropped as "rate" before they
+		// reach the hub or the cluster; the link stays up.
+		sup := source.NewSupervisor(runner, source.LimitRate(srcSink, cfg.Limits.MaxFPSIn), cc.OfflineAfter, clog)
 		if cc.Source == config.SourcePush {
 			push, err := source.NewPush(source.PushOptions{
 				Camera: cc.ID, Token: cc.Token, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
@@ -260,6 +269,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		MaxViewers:          cfg.Limits.MaxViewers,
 		Version:             build.Version,
 		AdminToken:          cfg.AdminToken,
+		MaxViewerMessage:    cfg.Limits.MaxViewerMessageBytes,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -355,6 +365,26 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// cameraWeb returns the control of a pulled camera through the stock
+// CameraWebServer's /control and /status: at control_url, or next to the
+// stream URL when it is that sketch's (:81/stream, /capture). Nil (control
+// answers 501) when neither applies.
+func cameraWeb(cc config.Camera, h *hub.Hub, log *slog.Logger) *source.CameraWeb {
+	base := cc.ControlURL
+	if base == "" {
+		base = source.CameraWebControlURL(cc.URL)
+	}
+	if base == "" {
+		return nil
+	}
+	return &source.CameraWeb{URL: base, Log: log, Resolution: func() (int, int) {
+		if f := h.Latest(); f != nil {
+			return f.Width, f.Height
+		}
+		return 0, 0
+	}}
 }
 
 // checkHealth GETs /healthz of the gateway listening on addr (host:port; an

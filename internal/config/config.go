@@ -71,6 +71,13 @@ const (
 	defaultMaxViewers          = 5000
 	maxViewers                 = 1_000_000
 
+	defaultMaxViewerMessage = 4 << 10
+	minViewerMessage        = 256
+	maxViewerMessage        = 1 << 20
+
+	defaultMaxFPSIn = 60
+	maxFPSIn        = 1000
+
 	maxIDLen = 64
 
 	defaultBaud = 115200
@@ -161,6 +168,14 @@ type Limits struct {
 	// tells it to drop to its idle rate. Default 30 s; allowed 0 (never) to
 	// 24 h.
 	IdleAfter time.Duration
+	// MaxViewerMessageBytes is the largest text message a viewer may send
+	// on its WebSocket; a larger one closes the viewer with 1009. Default
+	// 4 KiB; allowed 256 B to 1 MiB.
+	MaxViewerMessageBytes int64
+	// MaxFPSIn is how many frames per second one camera link may deliver;
+	// frames over the rate are dropped (reason "rate") and the link stays
+	// up. Default 60; allowed 0 (no limit) to 1000.
+	MaxFPSIn int
 }
 
 // Camera is one configured camera. Which fields apply depends on Source;
@@ -235,6 +250,9 @@ func Default() *Config {
 			MaxViewersPerCamera: defaultMaxViewersPerCamera,
 			MaxViewers:          defaultMaxViewers,
 			IdleAfter:           defaultIdleAfter,
+
+			MaxViewerMessageBytes: defaultMaxViewerMessage,
+			MaxFPSIn:              defaultMaxFPSIn,
 		},
 	}
 }

@@ -64,6 +64,9 @@ func TestLoadValidFileSetsEveryField(t *testing.T) {
 			MaxViewersPerCamera: 200,
 			MaxViewers:          1000,
 			IdleAfter:           45 * time.Second,
+
+			MaxViewerMessageBytes: 8192,
+			MaxFPSIn:              30,
 		},
 		Cameras: []Camera{
 			{ID: "front", Name: "Front door", Source: SourcePush, Token: "front-secret",
@@ -666,7 +669,7 @@ func TestValidateAfterOverrides(t *testing.T) {
 		c.Cameras[3].OfflineAfter = 0 // inherit 7s; the file's 500ms interval stays valid
 		c.Limits.OfflineAfter = 400 * time.Millisecond
 		got := problems(t, c.Validate())
-		want := Problem{File: c.Path, Line: 36, Key: "cameras[3].interval",
+		want := Problem{File: c.Path, Line: 38, Key: "cameras[3].interval",
 			Msg: "500ms is not shorter than offline_after 400ms, so the camera would flicker offline between polls (poll faster, or set offline_after on this camera)"}
 		if len(got) != 1 || got[0] != want {
 			t.Errorf("problems %+v, want %+v", got, want)

@@ -36,7 +36,8 @@ func topKeys() []string {
 // limitKeys are the keys of the limits mapping.
 func limitKeys() []string {
 	return []string{"max_frame_bytes", "write_timeout", "handshake_timeout", "read_timeout", "offline_after",
-		"ring", "fresh_for", "max_viewers_per_camera", "max_viewers", "idle_after"}
+		"ring", "fresh_for", "max_viewers_per_camera", "max_viewers", "idle_after",
+		"max_viewer_message_bytes", "max_fps_in"}
 }
 
 // cameraKeys are the keys of a camera mapping, in the order problems about
@@ -253,6 +254,10 @@ func (d *decoder) limits(f field, l *Limits) {
 			d.intValue(g, &l.MaxViewers)
 		case "idle_after":
 			d.duration(g, &l.IdleAfter)
+		case "max_viewer_message_bytes":
+			d.int64Value(g, &l.MaxViewerMessageBytes)
+		case "max_fps_in":
+			d.intValue(g, &l.MaxFPSIn)
 		default:
 			d.unknown(g, limitKeys(), limitsHint)
 		}

@@ -154,6 +154,10 @@ func (k *checker) limits() {
 	k.intRange("limits.max_viewers_per_camera", l.MaxViewersPerCamera, 1, maxViewers)
 	k.intRange("limits.max_viewers", l.MaxViewers, 1, maxViewers)
 	k.durRange("limits.idle_after", l.IdleAfter, 0, maxIdleAfter)
+	if v := l.MaxViewerMessageBytes; v < minViewerMessage || v > maxViewerMessage {
+		k.addf("limits.max_viewer_message_bytes", v, "%d is out of range (use %d to %d bytes; a control message needs a few hundred)", v, minViewerMessage, maxViewerMessage)
+	}
+	k.intRange("limits.max_fps_in", l.MaxFPSIn, 0, maxFPSIn)
 }
 
 func (k *checker) bytes(key string, v int64) {

@@ -180,3 +180,20 @@ var (
 	ErrNoAck           = errors.New("camera did not acknowledge in time")
 	ErrNotControllable = errors.New("this camera's link cannot carry control commands")
 )
+
+// KeyError is the failure of one setting on a camera that is asked one
+// setting at a time (the stock CameraWebServer's /control?var=&val=): the
+// settings before Key were applied, Key and those after it were not.
+type KeyError struct {
+	// Key is the setting that failed, as the gateway names it ("led").
+	Key string
+	// Applied holds the settings applied before the failure, a JSON
+	// object; nil when none were.
+	Applied json.RawMessage
+	// Timeout is set when the camera did not answer in time.
+	Timeout bool
+	Err     error
+}
+
+func (e *KeyError) Error() string { return "setting " + e.Key + ": " + e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }

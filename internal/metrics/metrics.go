@@ -46,6 +46,8 @@ type Metrics struct {
 	AuthFailures *prometheus.CounterVec // endpoint
 	LimitHits    *prometheus.CounterVec // reason
 
+	ViewerRejects *prometheus.CounterVec // camera, reason: viewer messages refused
+
 	lastFrame *ageCollector // camera: camrelay_last_frame_age_seconds
 }
 
@@ -59,12 +61,22 @@ const (
 	// reasons of the viewer limits.
 	LimitViewersPerCamera = "viewers_per_camera"
 	LimitViewersTotal     = "viewers_total"
+	// LimitViewerMessage is the limit_hits reason of a viewer closed for a
+	// text message over limits.max_viewer_message_bytes.
+	LimitViewerMessage = "viewer_message_bytes"
 )
+
+// ViewerRejectReasons are the reasons a message from a viewer is refused,
+// the values of camrelay_viewer_messages_rejected_total's reason label:
+// over the size limit (the viewer is closed with 1009), binary (closed
+// with 1003), not JSON with a type, or a type the gateway does not know
+// (both answered with an error message; the viewer stays).
+var ViewerRejectReasons = []string{"too_large", "binary", "not_json", "unknown_type"}
 
 // DropReasons are the reasons a frame from a camera is rejected, the values
 // of camrelay_frames_dropped_total's reason label. Camera readies a series
 // for each.
-var DropReasons = []string{"empty", "not_jpeg", "truncated", "too_large", "invalid", "bad_message"}
+var DropReasons = []string{"empty", "not_jpeg", "truncated", "too_large", "invalid", "bad_message", "rate"}
 
 // New creates the collectors and registers them, with the Go and process
 // collectors and camrelay_build_info, on reg.
@@ -79,7 +91,7 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 			Name: "camrelay_received_bytes_total", Help: "Bytes of accepted JPEG frames from the camera's link.",
 		}, cam),
 		FramesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "camrelay_frames_dropped_total", Help: "Frames from the camera that were rejected, by reason (empty, not_jpeg, truncated, too_large, invalid, bad_message).",
+			Name: "camrelay_frames_dropped_total", Help: "Frames from the camera that were rejected, by reason (empty, not_jpeg, truncated, too_large, invalid, bad_message, rate).",
 		}, []string{"camera", "reason"}),
 		FrameBytes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "camrelay_frame_size_bytes", Help: "Size of accepted frames.",
@@ -130,6 +142,9 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 		LimitHits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "camrelay_limit_hits_total", Help: "Requests or connections refused or closed for going over a limit, by reason.",
 		}, []string{"reason"}),
+		ViewerRejects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_viewer_messages_rejected_total", Help: "Messages from viewers that the gateway refused, by reason (too_large, binary, not_json, unknown_type).",
+		}, []string{"camera", "reason"}),
 		lastFrame: newAgeCollector(),
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -139,12 +154,13 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 	m.AuthFailures.WithLabelValues(EndpointIngest)
 	m.LimitHits.WithLabelValues(LimitViewersPerCamera)
 	m.LimitHits.WithLabelValues(LimitViewersTotal)
+	m.LimitHits.WithLabelValues(LimitViewerMessage)
 
 	reg.MustRegister(
 		m.FramesIn, m.BytesIn, m.FramesDropped, m.FrameBytes, m.FrameInterval, m.CaptureDelay,
 		m.CameraUp, m.Reconnects, m.Messages,
 		m.Viewers, m.ViewersTotal, m.FramesSent, m.FramesSkipped, m.BytesOut, m.FanoutDelay, m.Disconnects,
-		m.AuthFailures, m.LimitHits, info, m.lastFrame,
+		m.AuthFailures, m.LimitHits, m.ViewerRejects, info, m.lastFrame,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -161,6 +177,9 @@ func (m *Metrics) Camera(id string) {
 	m.Reconnects.WithLabelValues(id)
 	for _, r := range DropReasons {
 		m.FramesDropped.WithLabelValues(id, r)
+	}
+	for _, r := range ViewerRejectReasons {
+		m.ViewerRejects.WithLabelValues(id, r)
 	}
 	for _, t := range []string{TransportWS, TransportMJPEG} {
 		m.Viewers.WithLabelValues(id, t)

@@ -57,7 +57,7 @@ func TestMetricsNewReadiesAuthAndLimitSeries(t *testing.T) {
 	if got, want := gauges(t, reg, "camrelay_auth_failures_total", "endpoint"), map[string]float64{EndpointIngest: 0}; !reflect.DeepEqual(got, want) {
 		t.Errorf("camrelay_auth_failures_total: %v, want %v", got, want)
 	}
-	if got, want := gauges(t, reg, "camrelay_limit_hits_total", "reason"), map[string]float64{LimitViewersPerCamera: 0, LimitViewersTotal: 0}; !reflect.DeepEqual(got, want) {
+	if got, want := gauges(t, reg, "camrelay_limit_hits_total", "reason"), map[string]float64{LimitViewersPerCamera: 0, LimitViewersTotal: 0, LimitViewerMessage: 0}; !reflect.DeepEqual(got, want) {
 		t.Errorf("camrelay_limit_hits_total: %v, want %v", got, want)
 	}
 }

@@ -67,7 +67,13 @@ func (s *Server) adminOK(r *http.Request) bool {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return s.tokenOK(strings.TrimSpace(tok))
+}
+
+// tokenOK compares tok with the admin token in constant time. Both sides
+// are hashed first so that the comparison does not leak the length either.
+func (s *Server) tokenOK(tok string) bool {
+	got := sha256.Sum256([]byte(tok))
 	return subtle.ConstantTimeCompare(got[:], s.adminHash[:]) == 1
 }
 
@@ -78,22 +84,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// Answers of a control request that fail before the camera is asked; the
+// same for POST and for the viewer socket.
+const (
+	msgControlOff = "control is disabled: set admin_token in the config (or CAMRELAY_ADMIN_TOKEN)"
+	msgBadToken   = "missing or wrong admin token"
+)
+
 // serveControl validates settings, sends them to the camera and answers
 // with its ack: 200 applied, 400 bad settings (each key named), 401/403 no
 // or wrong admin token, 409 camera offline, 422 camera refused, 501 link
 // cannot be controlled, 504 no ack in time.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, cam *camera) {
 	if s.opts.AdminToken == "" {
-		writeJSON(w, http.StatusForbidden, map[string]string{
-			"error": "control is disabled: set admin_token in the config (or CAMRELAY_ADMIN_TOKEN)"})
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": msgControlOff})
 		return
 	}
 	if !s.adminOK(r) {
-		if s.m != nil {
-			s.m.AuthFailures.WithLabelValues("control").Inc()
-		}
+		s.controlAuthFailed()
 		w.Header().Set("WWW-Authenticate", `Bearer realm="camrelay admin"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong admin token (Authorization: Bearer TOKEN)"})
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msgBadToken + " (Authorization: Bearer TOKEN)"})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<10))
@@ -101,35 +111,62 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, cam *camer
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request body too large"})
 		return
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
+	defer cancel()
+	status, answer := s.control(ctx, cam, body)
+	writeJSON(w, status, answer)
+}
+
+func (s *Server) controlAuthFailed() {
+	if s.m != nil {
+		s.m.AuthFailures.WithLabelValues("control").Inc()
+	}
+}
+
+// control validates a JSON object of settings, sends them to the camera
+// and returns the HTTP status and JSON answer of the outcome. POST
+// /cam/{id}/control and the viewer socket's control message both end here,
+// so that they validate and answer alike. The caller has checked the admin
+// token and bounds ctx (controlTimeout).
+func (s *Server) control(ctx context.Context, cam *camera, body []byte) (int, map[string]any) {
 	settings, err := control.Parse(body)
 	if err != nil {
 		var p control.Problems
 		errors.As(err, &p)
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid settings: " + err.Error(), "problems": p})
-		return
+		return http.StatusBadRequest, map[string]any{"error": "invalid settings: " + err.Error(), "problems": p}
 	}
 	if cam.Control == nil {
-		writeJSON(w, http.StatusNotImplemented, map[string]string{
-			"error": "camera " + cam.ID + " (" + cam.Source + ") cannot be controlled through its link"})
-		return
+		return http.StatusNotImplemented, map[string]any{
+			"error": "camera " + cam.ID + " (" + cam.Source + ") cannot be controlled through its link"}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
-	defer cancel()
 	ack, err := cam.Control.Control(ctx, settings)
+	var failed *control.KeyError
 	switch {
 	case errors.Is(err, control.ErrOffline):
-		writeJSON(w, http.StatusConflict, map[string]string{"error": "camera " + cam.ID + " is offline: " + err.Error()})
+		return http.StatusConflict, map[string]any{"error": "camera " + cam.ID + " is offline: " + err.Error()}
 	case errors.Is(err, control.ErrNoAck):
-		writeJSON(w, http.StatusGatewayTimeout, map[string]string{"error": "camera " + cam.ID + " did not acknowledge within " + controlTimeout.String()})
+		return http.StatusGatewayTimeout, map[string]any{"error": "camera " + cam.ID + " did not acknowledge within " + controlTimeout.String()}
 	case errors.Is(err, control.ErrNotControllable):
-		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": err.Error()})
+		return http.StatusNotImplemented, map[string]any{"error": err.Error()}
+	case errors.As(err, &failed):
+		// A camera asked one setting per request (CameraWebServer): say
+		// which key failed and what was applied before it.
+		cam.settings.merge(failed.Applied)
+		status := http.StatusBadGateway
+		if failed.Timeout {
+			status = http.StatusGatewayTimeout
+		}
+		answer := map[string]any{"error": err.Error(), "key": failed.Key}
+		if len(failed.Applied) > 0 {
+			answer["applied"] = failed.Applied
+		}
+		return status, answer
 	case err != nil:
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+		return http.StatusBadGateway, map[string]any{"error": err.Error()}
 	case !ack.OK:
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "camera refused: " + ack.Error, "id": ack.ID})
-	default:
-		cam.settings.merge(ack.Applied)
-		s.log.Info("camera settings changed", "camera", cam.ID, "applied", string(ack.Applied))
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": ack.ID, "applied": ack.Applied})
+		return http.StatusUnprocessableEntity, map[string]any{"error": "camera refused: " + ack.Error, "id": ack.ID}
 	}
+	cam.settings.merge(ack.Applied)
+	s.log.Info("camera settings changed", "camera", cam.ID, "applied", string(ack.Applied))
+	return http.StatusOK, map[string]any{"ok": true, "id": ack.ID, "applied": ack.Applied}
 }

@@ -58,7 +58,16 @@ type Options struct {
 	Version string
 	// AdminToken authorises control; empty disables control.
 	AdminToken string
+	// MaxViewerMessage is the largest text message a viewer may send, in
+	// bytes; a larger one closes the viewer with 1009 (message too big).
+	// Zero means DefaultMaxViewerMessage.
+	MaxViewerMessage int64
 }
+
+// DefaultMaxViewerMessage bounds a message from a viewer: viewers send
+// small JSON (clock pings, go2rtc's mode request, a control command of a
+// few hundred bytes), never frames.
+const DefaultMaxViewerMessage = 4 << 10
 
 // Server serves the gateway's HTTP surface. Its viewer handlers run as long
 // as their connections; Wait returns when all of them have ended.
@@ -101,6 +110,9 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxViewers <= 0 {
 		opts.MaxViewers = 5000
+	}
+	if opts.MaxViewerMessage <= 0 {
+		opts.MaxViewerMessage = DefaultMaxViewerMessage
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -12,14 +13,12 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/camrelay/camrelay/internal/control"
 	"github.com/camrelay/camrelay/internal/frame"
 	"github.com/camrelay/camrelay/internal/hub"
+	"github.com/camrelay/camrelay/internal/metrics"
 	"github.com/camrelay/camrelay/internal/wsconn"
 )
-
-// viewerReadLimit caps a message from a viewer: viewers send small JSON
-// (pings, go2rtc's mode request), never frames.
-const viewerReadLimit = 4 << 10
 
 // Close codes for viewer sockets (RFC 6455 §7.4).
 const (
@@ -35,7 +34,16 @@ type wsViewer struct {
 	meta  atomic.Bool    // the client asked for a frame message before each JPEG
 	start chan struct{}  // closed when frames may flow (go2rtc asks first)
 	asks  sync.WaitGroup // pings in flight
+	ctl   sync.WaitGroup // control commands in flight
+	busy  atomic.Int32   // how many: at most maxViewerControls
+
+	timeout time.Duration // the server's WriteTimeout
 }
+
+// maxViewerControls bounds the control commands one viewer may have
+// waiting for their cameras: enough for an admin moving a few sliders on a
+// slow camera, few enough that a viewer cannot pile up goroutines.
+const maxViewerControls = 4
 
 func (v *wsViewer) flush() { _ = v.w.Flush() }
 
@@ -49,6 +57,21 @@ func (v *wsViewer) writeJSON(ctx context.Context, msg any) error {
 	err = v.c.Write(ctx, websocket.MessageText, b)
 	v.flush()
 	return err
+}
+
+// writeEvent sends a text message that is not part of a frame (a pong, an
+// ack, an online/offline event) from any goroutine. It first moves the
+// socket's write deadline: the frame loop moves it only when it writes a
+// frame, so once a camera has been silent for longer than the write
+// timeout the deadline has passed, and the write would fail at once and
+// drop a viewer that did nothing wrong. A frame write stalled at that
+// moment gets the later deadline too: it is still cut off within twice
+// the write timeout.
+func (v *wsViewer) writeEvent(msg any) error {
+	if raw := v.w.Conn(); raw != nil {
+		_ = raw.SetWriteDeadline(time.Now().Add(v.timeout))
+	}
+	return v.writeJSON(context.Background(), msg)
 }
 
 // serveWS is the page's viewer socket: a hello, then one binary message per
@@ -84,7 +107,10 @@ func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2
 		s.left(cam, tWS, leftProtocol)
 		return
 	}
-	c.SetReadLimit(viewerReadLimit)
+	// A message of exactly the limit is fine; one byte more and the
+	// library closes the socket with 1009 (RFC 6455 §7.4.1), which
+	// readViewer counts.
+	c.SetReadLimit(s.opts.MaxViewerMessage)
 	ww.Release()
 	detached = true
 	s.detach(func() {
@@ -98,13 +124,13 @@ func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2
 func (s *Server) watchWS(c *websocket.Conn, ww *wsconn.Writer, cam *camera, go2rtc bool) {
 	raw := ww.Conn()
 	tuneViewer(raw)
-	v := &wsViewer{c: c, w: ww, start: make(chan struct{})}
+	v := &wsViewer{c: c, w: ww, start: make(chan struct{}), timeout: s.opts.WriteTimeout}
 	ctx, cancel := context.WithCancelCause(s.base)
 	defer cancel(nil)
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		s.readViewer(ctx, cancel, v, go2rtc)
+		s.readViewer(ctx, cancel, v, cam, go2rtc)
 	}()
 
 	reason := s.streamWS(ctx, cam, v, raw, go2rtc)
@@ -120,6 +146,7 @@ func (s *Server) watchWS(c *websocket.Conn, ww *wsconn.Writer, cam *camera, go2r
 	}
 	<-readDone
 	v.asks.Wait()
+	v.ctl.Wait()
 	if cause := context.Cause(ctx); errors.Is(cause, errProtocol) {
 		reason = leftProtocol
 	}
@@ -165,7 +192,7 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 	}
 	if !go2rtc {
 		vw.state = func(ev hub.Event) error {
-			return v.writeJSON(context.Background(), map[string]any{
+			return v.writeEvent(map[string]any{
 				"type": "status", "online": ev.Online, "since": ev.Since.UTC(),
 			})
 		}
@@ -230,45 +257,60 @@ type clientMessage struct {
 }
 
 // readViewer handles what a viewer sends: clock pings, the frame-metadata
-// switch and go2rtc's mode request. It ends when the connection does, and
-// cancels the viewer's context with the reason.
-func (s *Server) readViewer(ctx context.Context, cancel context.CancelCauseFunc, v *wsViewer, go2rtc bool) {
+// switch, go2rtc's mode request and control commands. It ends when the
+// connection does, and cancels the viewer's context with the reason.
+// Garbage below the size limit (not JSON, an unknown type) is answered with
+// an error message and counted; the viewer keeps its frames. A message over
+// the size limit or a binary message closes the viewer.
+func (s *Server) readViewer(ctx context.Context, cancel context.CancelCauseFunc, v *wsViewer, cam *camera, go2rtc bool) {
 	started := !go2rtc
 	for {
 		// Not ctx: cancelling a read makes the library drop the connection
 		// without a close frame. Closing the connection ends this read.
 		typ, data, err := v.c.Read(context.Background())
 		if err != nil {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				// The library has sent 1009 already.
+				s.rejected(cam, "too_large")
+				if s.m != nil {
+					s.m.LimitHits.WithLabelValues(metrics.LimitViewerMessage).Inc()
+				}
+				s.log.Debug("viewer closed: message over the size limit", "camera", cam.ID, "limit_bytes", s.opts.MaxViewerMessage)
+				cancel(errProtocol)
+				return
+			}
 			cancel(errClientGone)
 			return
 		}
 		t1 := time.Now()
 		if typ != websocket.MessageText {
+			s.rejected(cam, "binary")
 			cancel(errProtocol)
 			wsconn.CloseWithin(v.c, v.w.Conn(), websocket.StatusUnsupportedData, "viewers send only JSON text messages", time.Second)
 			return
 		}
-		var msg clientMessage
-		if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
-			cancel(errProtocol)
-			wsconn.CloseWithin(v.c, v.w.Conn(), websocket.StatusUnsupportedData, "viewer messages must be JSON objects with a type", time.Second)
-			return
-		}
 		var reply any
-		switch msg.Type {
-		case "ping":
+		var msg clientMessage
+		switch err := json.Unmarshal(data, &msg); {
+		case err != nil || msg.Type == "":
+			s.rejected(cam, "not_json")
+			reply = map[string]string{"type": "error", "value": "viewer messages must be JSON objects with a type"}
+		case msg.Type == "ping":
 			// NTP-style: t0 is the client's send time, t1 our receive
 			// time, t2 our send time (all ms since the epoch).
 			reply = map[string]any{"type": "pong", "id": msg.ID, "t0": msg.T0, "t1": millis(t1), "t2": millis(time.Now())}
-		case "meta":
+		case msg.Type == "meta":
 			v.meta.Store(msg.On == nil || *msg.On)
-		case "mjpeg":
+		case msg.Type == "mjpeg":
 			reply = map[string]string{"type": "mjpeg"}
+		case msg.Type == "control" && !go2rtc:
+			reply = s.viewerControl(ctx, v, cam, data, msg.ID)
 		default:
+			s.rejected(cam, "unknown_type")
 			reply = map[string]string{"type": "error", "value": "unknown message type " + quote(msg.Type)}
 		}
 		if reply != nil {
-			if err := v.writeJSON(context.Background(), reply); err != nil {
+			if err := v.writeEvent(reply); err != nil {
 				cancel(errClientGone)
 				return
 			}
@@ -279,6 +321,78 @@ func (s *Server) readViewer(ctx context.Context, cancel context.CancelCauseFunc,
 			close(v.start)
 		}
 	}
+}
+
+// rejected counts a refused viewer message by reason.
+func (s *Server) rejected(cam *camera, reason string) {
+	if s.m != nil {
+		s.m.ViewerRejects.WithLabelValues(cam.ID, reason).Inc()
+	}
+}
+
+// controlAck answers a control command on the viewer socket: ok with what
+// the camera applied, or the status and error that POST /cam/{id}/control
+// would have answered.
+type controlAck struct {
+	Type     string           `json:"type"` // "ack"
+	ID       *int64           `json:"id"`
+	OK       bool             `json:"ok"`
+	Applied  any              `json:"applied,omitempty"`
+	Status   int              `json:"status,omitempty"`
+	Error    string           `json:"error,omitempty"`
+	Key      string           `json:"key,omitempty"`
+	Problems control.Problems `json:"problems,omitempty"`
+}
+
+// viewerControl handles {"type":"control","id":N,"token":"…",…settings}
+// from the page. A browser cannot set headers on a WebSocket, so the admin
+// token travels in the message (never in a cookie, which another site's
+// page could make the browser send). It returns an immediate refusal, or
+// nil after starting the command: the camera may take seconds to answer,
+// and meanwhile this viewer's reader must keep reading (pongs, pings). At
+// most maxViewerControls commands per viewer are in flight; more are
+// refused with 429, not queued.
+func (s *Server) viewerControl(ctx context.Context, v *wsViewer, cam *camera, data []byte, id *int64) any {
+	refuse := func(status int, msg string) any {
+		return controlAck{Type: "ack", ID: id, Status: status, Error: msg}
+	}
+	if s.opts.AdminToken == "" {
+		return refuse(http.StatusForbidden, msgControlOff)
+	}
+	var raw map[string]json.RawMessage
+	_ = json.Unmarshal(data, &raw) // readViewer parsed it already
+	var token string
+	if t, ok := raw["token"]; !ok || json.Unmarshal(t, &token) != nil || !s.tokenOK(token) {
+		s.controlAuthFailed()
+		return refuse(http.StatusUnauthorized, msgBadToken+` (send it as "token" in the control message)`)
+	}
+	delete(raw, "type")
+	delete(raw, "id")
+	delete(raw, "token")
+	body, _ := json.Marshal(raw)
+	if v.busy.Add(1) > maxViewerControls {
+		v.busy.Add(-1)
+		return refuse(http.StatusTooManyRequests, fmt.Sprintf("%d control commands of this viewer are still waiting for the camera; send the next one after an ack", maxViewerControls))
+	}
+	v.ctl.Add(1)
+	go func() {
+		defer v.ctl.Done()
+		defer v.busy.Add(-1)
+		cctx, cancel := context.WithTimeout(ctx, controlTimeout)
+		defer cancel()
+		status, answer := s.control(cctx, cam, body)
+		ack := controlAck{Type: "ack", ID: id, OK: status == http.StatusOK, Applied: answer["applied"]}
+		if !ack.OK {
+			ack.Status = status
+			ack.Error, _ = answer["error"].(string)
+			ack.Key, _ = answer["key"].(string)
+			ack.Problems, _ = answer["problems"].(control.Problems)
+		}
+		// The viewer may have gone meanwhile: then the write fails and the
+		// viewer's own goroutines notice.
+		_ = v.writeEvent(ack)
+	}()
+	return nil
 }
 
 func quote(s string) string {

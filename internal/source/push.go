@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -51,10 +50,8 @@ type Push struct {
 	mu      sync.Mutex
 	current *uplink
 
-	idle    atomic.Bool // the camera should run at its idle rate
-	nextID  atomic.Uint64
-	pmu     sync.Mutex
-	pending map[uint64]chan control.Ack // control commands awaiting their ack
+	idle atomic.Bool // the camera should run at its idle rate
+	acks acks        // control commands awaiting their ack
 }
 
 // PushOptions configure a Push. Token is required unless Insecure.
@@ -91,7 +88,6 @@ func NewPush(opts PushOptions, sink Sink) (*Push, error) {
 		sink:     sink,
 		log:      opts.Log,
 		authFail: opts.AuthFailed,
-		pending:  map[uint64]chan control.Ack{},
 	}, nil
 }
 
@@ -250,25 +246,9 @@ func (p *Push) text(data []byte) {
 		return
 	}
 	if head.Type == "ack" {
-		p.ack(data)
+		p.acks.deliver(data)
 	}
 	p.sink.Message(head.Type, json.RawMessage(data))
-}
-
-// ack hands a camera's acknowledgement to the control request waiting
-// for it; an ack nobody waits for (late, or a duplicate) is ignored.
-func (p *Push) ack(data []byte) {
-	var a control.Ack
-	if err := json.Unmarshal(data, &a); err != nil {
-		return
-	}
-	p.pmu.Lock()
-	ch := p.pending[a.ID]
-	delete(p.pending, a.ID)
-	p.pmu.Unlock()
-	if ch != nil {
-		ch <- a // buffered: never blocks
-	}
 }
 
 // Release closes the current uplink, if any, with StatusReplaced: in a
@@ -328,30 +308,13 @@ func (p *Push) Control(ctx context.Context, s control.Settings) (control.Ack, er
 	if up == nil {
 		return control.Ack{}, control.ErrOffline
 	}
-	id := p.nextID.Add(1)
-	ch := make(chan control.Ack, 1)
-	p.pmu.Lock()
-	p.pending[id] = ch
-	p.pmu.Unlock()
-	defer func() {
-		p.pmu.Lock()
-		delete(p.pending, id)
-		p.pmu.Unlock()
-	}()
-	msg, err := json.Marshal(control.Command{Type: "control", ID: id, Settings: s})
-	if err != nil {
-		return control.Ack{}, fmt.Errorf("encode control command: %w", err)
-	}
-	if err := up.conn.Write(ctx, websocket.MessageText, msg); err != nil {
-		return control.Ack{}, fmt.Errorf("%w: send control command: %v", control.ErrOffline, err)
-	}
-	_ = up.w.Flush()
-	select {
-	case a := <-ch:
-		return a, nil
-	case <-ctx.Done():
-		return control.Ack{}, control.ErrNoAck
-	}
+	return p.acks.control(ctx, s, func(ctx context.Context, msg []byte) error {
+		if err := up.conn.Write(ctx, websocket.MessageText, msg); err != nil {
+			return err
+		}
+		_ = up.w.Flush()
+		return nil
+	})
 }
 
 // isNormalClose reports whether err is the peer closing normally or going away.

@@ -65,10 +65,8 @@ type Serial struct {
 	mu   sync.Mutex
 	link *serialLink // the open port while Run is connected
 
-	idle    atomic.Bool // the camera should run at its idle rate
-	nextID  atomic.Uint64
-	pmu     sync.Mutex
-	pending map[uint64]chan control.Ack // control commands awaiting their ack
+	idle atomic.Bool // the camera should run at its idle rate
+	acks acks        // control commands awaiting their ack
 }
 
 var (
@@ -314,35 +312,7 @@ func (s *Serial) Send(ctx context.Context, msg []byte) error {
 // Control sends settings to the camera as a JSON command with a fresh id
 // and waits for its ack or for ctx to end, as Push does.
 func (s *Serial) Control(ctx context.Context, set control.Settings) (control.Ack, error) {
-	id := s.nextID.Add(1)
-	ch := make(chan control.Ack, 1)
-	s.pmu.Lock()
-	if s.pending == nil {
-		s.pending = map[uint64]chan control.Ack{}
-	}
-	s.pending[id] = ch
-	s.pmu.Unlock()
-	defer func() {
-		s.pmu.Lock()
-		delete(s.pending, id)
-		s.pmu.Unlock()
-	}()
-	msg, err := json.Marshal(control.Command{Type: "control", ID: id, Settings: set})
-	if err != nil {
-		return control.Ack{}, fmt.Errorf("encode control command: %w", err)
-	}
-	if err := s.Send(ctx, msg); err != nil {
-		if errors.Is(err, control.ErrOffline) {
-			return control.Ack{}, err
-		}
-		return control.Ack{}, fmt.Errorf("%w: send control command: %v", control.ErrOffline, err)
-	}
-	select {
-	case a := <-ch:
-		return a, nil
-	case <-ctx.Done():
-		return control.Ack{}, control.ErrNoAck
-	}
+	return s.acks.control(ctx, set, s.Send)
 }
 
 // Demand records the wanted rate and tells the camera if the port is open.
@@ -365,22 +335,6 @@ func (s *Serial) sendDemand(full bool) {
 	}{"demand", rate})
 	if err := s.Send(ctx, msg); err != nil {
 		s.logger().Debug("demand not sent", "rate", rate, "err", err)
-	}
-}
-
-// ack hands a camera's acknowledgement to the control request waiting for
-// it; an ack nobody waits for (late, or a duplicate) is ignored.
-func (s *Serial) ack(data []byte) {
-	var a control.Ack
-	if err := json.Unmarshal(data, &a); err != nil {
-		return
-	}
-	s.pmu.Lock()
-	ch := s.pending[a.ID]
-	delete(s.pending, a.ID)
-	s.pmu.Unlock()
-	if ch != nil {
-		ch <- a // buffered: never blocks
 	}
 }
 
@@ -455,7 +409,7 @@ func (r *serialReader) message(data []byte) {
 	}
 	switch head.Type {
 	case "ack":
-		r.s.ack(data)
+		r.s.acks.deliver(data)
 	case "hello":
 		// A camera boots at full rate: tell it at once if nobody
 		// watches.

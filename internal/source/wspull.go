@@ -27,7 +27,9 @@ const maxBoardMessage = 15 << 10
 // every frame sent with sendBIN): each binary message is one JPEG, each
 // text message a JSON message with a "type". Run reads until the link
 // fails, closes or stays silent for ReadTimeout; the Supervisor reconnects.
-// Send writes to the board while Run is connected. The configuration
+// Send writes to the board while Run is connected, and Control carries
+// settings as push does: a {"type":"control","id":N,...} text message and
+// the board's ack with the same id. The configuration
 // fields must not change while Run runs; Run and Send may be called
 // concurrently, but only one Run at a time.
 type WSPull struct {
@@ -47,6 +49,7 @@ type WSPull struct {
 
 	mu   sync.Mutex
 	conn *websocket.Conn // the link while Run is connected
+	acks acks            // control commands awaiting their ack
 }
 
 var _ Runner = (*WSPull)(nil)
@@ -143,6 +146,9 @@ func (w *WSPull) Run(ctx context.Context, sink Sink) error {
 			log.Debug("board message ignored: not a JSON object with a type", "bytes", len(data))
 			continue
 		}
+		if head.Type == "ack" {
+			w.acks.deliver(data)
+		}
 		sink.Message(head.Type, json.RawMessage(data))
 	}
 }
@@ -164,4 +170,12 @@ func (w *WSPull) Send(ctx context.Context, msg []byte) error {
 		return fmt.Errorf("%w: send to the board: %v", control.ErrOffline, err)
 	}
 	return nil
+}
+
+// Control sends settings to the board as a JSON text message with a fresh
+// id and waits for its ack or for ctx to end, as Push does:
+// control.ErrOffline while Run is not connected, control.ErrNoAck when no
+// ack comes.
+func (w *WSPull) Control(ctx context.Context, s control.Settings) (control.Ack, error) {
+	return w.acks.control(ctx, s, w.Send)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -265,4 +266,74 @@ func TestWSPullSupervisorOfflineOnline(t *testing.T) {
 		}
 	})
 	testSupervised(t, &WSPull{URL: "ws://" + board.Addr() + "/", Log: quiet}, &down)
+}
+
+// TestWSPullControl: settings reach a board running its own WebSocket
+// server as they reach a push camera, and its ack comes back by id; a board
+// that does not answer is ErrNoAck, a board that is gone ErrOffline.
+func TestWSPullControl(t *testing.T) {
+	frames := testFrames(t, 1)
+	silent := make(chan struct{}) // closed: the board stops acking
+	board := newRawServer(t, func(c net.Conn) {
+		br, err := acceptWS(c, nil)
+		if err != nil {
+			return
+		}
+		c.Write(wsFrame(2, frames[0]))
+		for {
+			op, p, err := readWSFrame(br)
+			if err != nil || op == 8 {
+				return
+			}
+			if op != 1 {
+				continue
+			}
+			select {
+			case <-silent:
+				continue
+			default:
+			}
+			// The firmware's answer: the same id, what it applied.
+			var cmd struct {
+				ID   uint64 `json:"id"`
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(p, &cmd) != nil || cmd.Type != "control" {
+				continue
+			}
+			applied := strings.TrimPrefix(string(p), fmt.Sprintf(`{"type":"control","id":%d,`, cmd.ID))
+			c.Write(wsFrame(1, []byte(fmt.Sprintf(`{"type":"ack","id":%d,"ok":true,"applied":{%s}`, cmd.ID, applied))))
+		}
+	})
+	w := &WSPull{URL: "ws://" + board.Addr() + "/", Log: quiet}
+	if _, err := w.Control(context.Background(), control.Settings{}); !errors.Is(err, control.ErrOffline) {
+		t.Errorf("Control before connecting = %v, want ErrOffline", err)
+	}
+	sink := newLinkSink()
+	cancel, run := runSource(t, w, sink)
+	sink.waitFrames(t, 1)
+
+	size, q := "SVGA", 12
+	ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	ack, err := w.Control(ctx, control.Settings{FrameSize: &size, Quality: &q})
+	if err != nil || !ack.OK || string(ack.Applied) != `{"framesize":"SVGA","quality":12}` {
+		t.Fatalf("Control = %+v, %v; want the board's ack with what it applied", ack, err)
+	}
+	again, err := w.Control(ctx, control.Settings{Quality: &q})
+	if err != nil || again.ID == ack.ID {
+		t.Errorf("second Control = %+v, %v; want a fresh id", again, err)
+	}
+
+	close(silent)
+	short, stop2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer stop2()
+	if _, err := w.Control(short, control.Settings{Quality: &q}); !errors.Is(err, control.ErrNoAck) {
+		t.Errorf("Control of a silent board = %v, want ErrNoAck", err)
+	}
+	cancel()
+	run.result(t, 5*time.Second)
+	if _, err := w.Control(context.Background(), control.Settings{Quality: &q}); !errors.Is(err, control.ErrOffline) {
+		t.Errorf("Control after the link ended = %v, want ErrOffline", err)
+	}
 }

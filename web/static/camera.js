@@ -267,6 +267,7 @@ if (!id) {
     forgetButton: $("forget"),
     form: $("controls"),
     result: $("control-result"),
+    player,
   });
   player.start();
   // Tests and curious users can reach the player from the console.

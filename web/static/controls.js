@@ -1,8 +1,10 @@
 // controls.js: the admin's camera settings. The admin token is asked once
 // and kept in localStorage; without it the settings stay hidden. Each change
-// sends one setting as POST /cam/{id}/control {"key": value} with
-// Authorization: Bearer TOKEN, and the gateway's answer (status and body)
-// is shown in a live region, whatever it is.
+// sends one setting: over the page's viewer socket when it is open
+// ({"type":"control","id":N,"token":TOKEN,"key":value}, answered by an ack
+// with the same outcome as POST), else as POST /cam/{id}/control
+// {"key": value} with Authorization: Bearer TOKEN. The gateway's answer
+// (status and body) is shown in a live region, whatever it is.
 
 const TOKEN_KEY = "camrelay.adminToken";
 /** Longest part of an answer's body shown; the rest is cut. */
@@ -42,9 +44,11 @@ function storeToken(token) {
 
 /**
  * setupControls wires the token form and the settings form of camera
- * cameraID. result is the live region for the gateway's answers.
+ * cameraID. result is the live region for the gateway's answers. player,
+ * if given, is the page's Player, whose socket carries the commands while
+ * it is open.
  */
-export function setupControls({ cameraID, tokenForm, tokenInput, tokenHint, forgetButton, form, result }) {
+export function setupControls({ cameraID, tokenForm, tokenInput, tokenHint, forgetButton, form, result, player }) {
   let token = loadToken();
   let sent = 0;
 
@@ -119,6 +123,26 @@ export function setupControls({ cameraID, tokenForm, tokenInput, tokenHint, forg
     show(`${what}: sending…`);
     let text;
     let ok;
+    const viaSocket = player ? player.control({ [key]: value }, token) : null;
+    if (viaSocket) {
+      const ack = await viaSocket;
+      const status = ack.ok ? 200 : ack.status;
+      let body = JSON.stringify(ack);
+      if (body.length > BODY_SHOWN) {
+        body = body.slice(0, BODY_SHOWN) + "…";
+      }
+      ok = Boolean(ack.ok);
+      text = status
+        ? `${what}: ${status} (viewer socket)\n${body}`
+        : `${what}: no answer from the gateway (${ack.error})`;
+      if (status === 401) {
+        text += "\nCheck the admin token (Forget, then save the right one).";
+      }
+      if (n === sent) {
+        show(text, ok);
+      }
+      return;
+    }
     try {
       const res = await fetch(`/cam/${encodeURIComponent(cameraID)}/control`, {
         method: "POST",

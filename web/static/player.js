@@ -31,6 +31,11 @@ const CLOCK_SAMPLES = 8;
 const STATS_EVERY_MS = 500;
 const RATE_WINDOW_MS = 2000;
 const HISTORY_POINTS = 6;
+/**
+ * A control command's ack comes within the gateway's control timeout (5 s);
+ * past this the page stops waiting.
+ */
+const CONTROL_WAIT_MS = 8000;
 
 /** now is the client's time in ms since the epoch, with sub-ms precision. */
 export function now() {
@@ -72,6 +77,9 @@ export class Player {
     this.statsTimer = 0;
     this.pings = 0;
     this.lastHeard = 0;
+    this.controlSeq = 0;
+    /** control commands sent on the socket, by id: {resolve, timer}. */
+    this.controls = new Map();
 
     /** hello is the gateway's last hello message, or null. */
     this.hello = null;
@@ -211,6 +219,11 @@ export class Player {
       return;
     }
     this.ws = null;
+    // Commands in flight lose their answer with the socket; the camera may
+    // or may not have applied them.
+    for (const id of [...this.controls.keys()]) {
+      this.settleControl(id, { type: "ack", id, ok: false, status: 0, error: "the viewer socket closed before the camera answered" });
+    }
     ws.onopen = ws.onmessage = ws.onclose = null;
     clearTimeout(this.pingTimer);
     this.pingTimer = 0;
@@ -242,6 +255,45 @@ export class Player {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify(msg));
     }
+  }
+
+  /** socketOpen reports whether commands can go over the viewer socket now. */
+  socketOpen() {
+    return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
+  }
+
+  /**
+   * control sends settings with the admin token over the viewer socket (a
+   * browser cannot set headers on a WebSocket, so the token travels in the
+   * message) and resolves with the gateway's ack: {ok, applied} or {ok:
+   * false, status, error}, the status being the one POST would answer. It
+   * returns null when the socket is not open.
+   * @param {object} settings e.g. {framesize: "VGA"}
+   * @param {string} token the admin token
+   * @returns {Promise<object>|null}
+   */
+  control(settings, token) {
+    if (!this.socketOpen()) {
+      return null;
+    }
+    const id = ++this.controlSeq;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.settleControl(id, { type: "ack", id, ok: false, status: 0, error: `no answer within ${CONTROL_WAIT_MS / 1000} s` });
+      }, CONTROL_WAIT_MS);
+      this.controls.set(id, { resolve, timer });
+      this.send({ ...settings, type: "control", id, token });
+    });
+  }
+
+  settleControl(id, ack) {
+    const c = this.controls.get(id);
+    if (!c) {
+      return; // late, or not ours
+    }
+    this.controls.delete(id);
+    clearTimeout(c.timer);
+    c.resolve(ack);
   }
 
   ping() {
@@ -278,6 +330,9 @@ export class Player {
         break;
       case "status":
         this.setOnline(Boolean(m.online), m.since);
+        break;
+      case "ack":
+        this.settleControl(m.id, m);
         break;
       case "error":
         this.lastError = String(m.value);
