@@ -82,6 +82,7 @@ admin_token: adm1n
 limits:
   offline_after: 1s
   idle_after: 0s
+  max_fps_in: 0 # the lock-step board sends as fast as frames arrive, far above a camera's rate
 cluster:
   nats_url: %s
   name: %s
