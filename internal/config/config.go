@@ -67,6 +67,10 @@ const (
 	maxIdleAfter     = 24 * time.Hour
 
 	defaultMaxViewersPerCamera = 1000
+	defaultMaxConnsPerClient   = 64
+	defaultMaxAuthFailures     = 10
+	defaultAuthFailureForgive  = 10 * time.Second
+	maxAuthFailures            = 10_000
 	defaultMaxViewers          = 5000
 	maxViewers                 = 1_000_000
 
@@ -100,6 +104,20 @@ type Config struct {
 	// AdminToken guards camera control. Empty turns control off. It is a
 	// secret: never log it.
 	AdminToken string
+	// AdminTokenHash is AdminToken stored as "sha256:<hex>" (camrelay hash
+	// token); at most one of the two is set.
+	AdminTokenHash string
+	// Viewers, when it has users or a token, makes the page, the viewer
+	// sockets, MJPEG, snapshots and /api/cameras ask for a credential.
+	// Empty (the default) leaves them open.
+	Viewers Viewers
+	// TrustedProxies are reverse proxies (IP addresses or CIDR networks)
+	// whose X-Forwarded-For names the client for the per-address limits.
+	// Empty (the default) believes no header.
+	TrustedProxies []string
+	// TLSCert and TLSKey are PEM files; both set serves HTTPS, and SIGHUP
+	// reloads them. Empty (the default) serves plain HTTP.
+	TLSCert, TLSKey string
 	// LogFormat is "text" (the default) or "json".
 	LogFormat string
 	// LogLevel is "debug", "info" (the default), "warn" or "error".
@@ -152,6 +170,33 @@ type Limits struct {
 	// tells it to drop to its idle rate. Default 30 s; allowed 0 (never) to
 	// 24 h.
 	IdleAfter time.Duration
+	// MaxConnsPerClient caps the requests and connections (viewers,
+	// uplinks) open at once from one client address. Default 64; 0 means
+	// no cap; allowed up to 1,000,000.
+	MaxConnsPerClient int
+	// MaxAuthFailures is how many wrong credentials one client address may
+	// send before it gets 429 for a while. Default 10; allowed 1 to 10,000.
+	MaxAuthFailures int
+	// AuthFailureForgive is how often one failure of an address is
+	// forgiven: a refused address may try again after this long. Default
+	// 10 s; allowed 100 ms to 1 h.
+	AuthFailureForgive time.Duration
+}
+
+// Viewers are the credentials that let someone watch. Each is a secret:
+// never log it.
+type Viewers struct {
+	// Users sign in with HTTP Basic (browsers, VLC, Home Assistant).
+	Users []User
+	// Token is accepted as "Authorization: Bearer", ?token= or the cookie
+	// the page sets; TokenHash is the same as "sha256:<hex>". At most one.
+	Token, TokenHash string
+}
+
+// User is one viewer with a password: exactly one of Password and
+// PasswordHash (bcrypt, from camrelay hash password) is set.
+type User struct {
+	Name, Password, PasswordHash string
 }
 
 // Camera is one configured camera. Which fields apply depends on Source;
@@ -169,6 +214,8 @@ type Camera struct {
 	// Token is the bearer token a push camera must present. Required for
 	// push unless Insecure. It is a secret: never log it.
 	Token string
+	// TokenHash is Token stored as "sha256:<hex>"; at most one of the two.
+	TokenHash string
 	// Insecure lets a push camera uplink without a token.
 	Insecure bool
 
@@ -225,6 +272,9 @@ func Default() *Config {
 			MaxViewersPerCamera: defaultMaxViewersPerCamera,
 			MaxViewers:          defaultMaxViewers,
 			IdleAfter:           defaultIdleAfter,
+			MaxConnsPerClient:   defaultMaxConnsPerClient,
+			MaxAuthFailures:     defaultMaxAuthFailures,
+			AuthFailureForgive:  defaultAuthFailureForgive,
 		},
 	}
 }
