@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/camrelay/camrelay/internal/certs"
 	"github.com/camrelay/camrelay/internal/config"
 	"github.com/camrelay/camrelay/internal/hub"
 	"github.com/camrelay/camrelay/internal/metrics"
@@ -40,6 +43,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) > 2 && args[1] == "camera" && args[2] == "add" {
 		return cameraAdd(args[3:], getenv, stdout, stderr)
 	}
+	if len(args) > 1 && args[1] == "hash" {
+		return hashCmd(args[2:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -49,6 +55,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		logFormat   = fs.String("log-format", "", "log format: text or json (env CAMRELAY_LOG_FORMAT)")
 		logLevel    = fs.String("log-level", "", "log level: debug, info, warn, error (env CAMRELAY_LOG_LEVEL)")
 		showVersion = fs.Bool("version", false, "print the version and exit")
+		tlsCert     = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key; reloaded on SIGHUP; env CAMRELAY_TLS_CERT)")
+		tlsKey      = fs.String("tls-key", "", "PEM private key `file` of --tls-cert (env CAMRELAY_TLS_KEY)")
 		healthcheck = fs.Bool("healthcheck", false, "GET /healthz of the gateway on this machine (port of --listen or CAMRELAY_LISTEN, default 8080) and exit 0 if it answers 200, else 1; for a container HEALTHCHECK")
 	)
 	fs.Usage = func() {
@@ -67,6 +75,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		if addr == "" {
 			addr = getenv("CAMRELAY_LISTEN")
 		}
+		if *tlsCert != "" || getenv("CAMRELAY_TLS_CERT") != "" {
+			return checkHealthTLS(ctx, addr)
+		}
 		return checkHealth(ctx, addr)
 	}
 	v, c, d := buildInfo()
@@ -84,6 +95,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	override(&cfg.LogFormat, *logFormat, getenv("CAMRELAY_LOG_FORMAT"))
 	override(&cfg.LogLevel, *logLevel, getenv("CAMRELAY_LOG_LEVEL"))
 	override(&cfg.AdminToken, "", getenv("CAMRELAY_ADMIN_TOKEN"))
+	override(&cfg.Viewers.Token, "", getenv("CAMRELAY_VIEWER_TOKEN"))
+	override(&cfg.TLSCert, *tlsCert, getenv("CAMRELAY_TLS_CERT"))
+	override(&cfg.TLSKey, *tlsKey, getenv("CAMRELAY_TLS_KEY"))
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -201,7 +215,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		sup := source.NewSupervisor(runner, sink, cc.OfflineAfter, clog)
 		if cc.Source == config.SourcePush {
 			push, err := source.NewPush(source.PushOptions{
-				Camera: cc.ID, Token: cc.Token, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
+				Camera: cc.ID, Token: cc.Token, TokenHash: cc.TokenHash, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
 				AuthFailed: func() { m.AuthFailures.WithLabelValues(metrics.EndpointIngest).Inc() },
 				Log:        clog,
 			}, sup.Sink())
@@ -222,6 +236,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		hubs = append(hubs, h)
 	}
 
+	access, err := accessOptions(cfg)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Options{
 		Cameras:             cams,
 		Metrics:             m,
@@ -233,7 +251,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		MaxViewers:          cfg.Limits.MaxViewers,
 		Version:             build.Version,
 		AdminToken:          cfg.AdminToken,
+		AdminTokenHash:      access.AdminTokenHash,
+		Viewers:             access.Viewers,
+		TrustedProxies:      access.TrustedProxies,
+		MaxConnsPerClient:   access.MaxConnsPerClient,
+		MaxAuthFailures:     access.MaxAuthFailures,
+		AuthFailureForgive:  access.AuthFailureForgive,
 	})
+	var tlsCerts *certs.Reloader
+	if cfg.TLSCert != "" {
+		if tlsCerts, err = certs.New(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return err
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -252,6 +282,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if tlsCerts != nil {
+		hs.TLSConfig = tlsCerts.Config()
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	// Hubs wake viewers until the very end: shutdown is driven by the
@@ -269,8 +303,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	for _, d := range demands {
 		g.Go(func() error { return d(gctx) })
 	}
+	if tlsCerts != nil {
+		g.Go(func() error { return reloadOnHangup(gctx, tlsCerts, log) })
+	}
 	g.Go(func() error {
-		log.Info("camrelay listening", "addr", ln.Addr().String(), "cameras", len(cams), "version", build.Version)
+		log.Info("camrelay listening", "addr", ln.Addr().String(), "tls", tlsCerts != nil, "viewer_auth", access.Viewers.Enabled(),
+			"cameras", len(cams), "version", build.Version)
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
 		}
@@ -322,6 +360,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 // returns an error unless it answers 200 within 3 s. The container image
 // has no shell or curl, so its HEALTHCHECK runs `camrelay --healthcheck`.
 func checkHealth(ctx context.Context, addr string) error {
+	return probeHealth(ctx, addr, "http", http.DefaultClient)
+}
+
+// probeHealth is checkHealth with a scheme and client (HTTPS: checkHealthTLS).
+func probeHealth(ctx context.Context, addr, scheme string, client *http.Client) error {
 	if addr == "" {
 		addr = ":8080"
 	}
@@ -334,12 +377,12 @@ func checkHealth(ctx context.Context, addr string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	url := scheme + "://" + net.JoinHostPort(host, port) + "/healthz"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}

@@ -59,7 +59,16 @@ const (
 	// reasons of the viewer limits.
 	LimitViewersPerCamera = "viewers_per_camera"
 	LimitViewersTotal     = "viewers_total"
+	// LimitConnsPerClient refuses a client address with too many requests
+	// and connections open; LimitAuthFailures one that sent too many wrong
+	// credentials (429 until they are forgiven).
+	LimitConnsPerClient = "conns_per_client"
+	LimitAuthFailures   = "auth_failures"
 )
+
+// AuthEndpoints are the auth_failures endpoints: the uplink (ingest), camera
+// control, and what viewers open when viewer auth is on.
+var AuthEndpoints = []string{EndpointIngest, "control", "page", "ws", "mjpeg", "snapshot", "api"}
 
 // DropReasons are the reasons a frame from a camera is rejected, the values
 // of camrelay_frames_dropped_total's reason label. Camera readies a series
@@ -136,9 +145,12 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 		Name: "camrelay_build_info", Help: "Build metadata of the running gateway; always 1.",
 	}, []string{"version", "commit", "date", "goversion"})
 	info.WithLabelValues(b.Version, b.Commit, b.Date, runtime.Version()).Set(1)
-	m.AuthFailures.WithLabelValues(EndpointIngest)
-	m.LimitHits.WithLabelValues(LimitViewersPerCamera)
-	m.LimitHits.WithLabelValues(LimitViewersTotal)
+	for _, e := range AuthEndpoints {
+		m.AuthFailures.WithLabelValues(e)
+	}
+	for _, r := range []string{LimitViewersPerCamera, LimitViewersTotal, LimitConnsPerClient, LimitAuthFailures} {
+		m.LimitHits.WithLabelValues(r)
+	}
 
 	reg.MustRegister(
 		m.FramesIn, m.BytesIn, m.FramesDropped, m.FrameBytes, m.FrameInterval, m.CaptureDelay,

@@ -90,8 +90,10 @@ func (s *Server) serveMJPEG(w http.ResponseWriter, r *http.Request, cam *camera)
 		return
 	}
 	detached = true
+	keep := s.keepSlot(r)
 	s.detach(func() {
 		defer release()
+		defer keep()
 		s.left(cam, tMJPEG, s.streamMJPEG(conn, cam))
 	})
 }

@@ -87,8 +87,10 @@ func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2
 	c.SetReadLimit(viewerReadLimit)
 	ww.Release()
 	detached = true
+	keep := s.keepSlot(r)
 	s.detach(func() {
 		defer release()
+		defer keep()
 		s.watchWS(c, ww, cam, go2rtc)
 	})
 }
