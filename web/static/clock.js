@@ -156,10 +156,22 @@ export function cameraIDFromPath(path) {
 }
 
 /**
+ * withToken adds the viewer token that the page was opened with (?token=)
+ * to path, so that its sockets and requests carry it: a browser WebSocket
+ * cannot set an Authorization header. Without one the path stays as it is:
+ * a browser signed in with Basic resends that by itself.
+ */
+export function withToken(loc, path) {
+  const token = new URLSearchParams(loc.search || "").get("token");
+  if (!token) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+}
+
+/**
  * wsURL is the absolute WebSocket URL of path on the page's own host, with
- * wss: when the page came over https:.
+ * wss: when the page came over https:, and the page's viewer token.
  */
 export function wsURL(loc, path) {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}${path}`;
+  return `${scheme}//${loc.host}${withToken(loc, path)}`;
 }

@@ -4,6 +4,8 @@
 // Authorization: Bearer TOKEN, and the gateway's answer (status and body)
 // is shown in a live region, whatever it is.
 
+import { withToken } from "/static/clock.js";
+
 const TOKEN_KEY = "camrelay.adminToken";
 /** Longest part of an answer's body shown; the rest is cut. */
 const BODY_SHOWN = 400;
@@ -170,7 +172,7 @@ export function setupControls({ cameraID, tokenForm, tokenInput, tokenHint, forg
   refresh();
   // The camera's hello and status (as the gateway keeps them) say its current
   // settings, when its firmware reports them.
-  fetch("/api/cameras", { cache: "no-store" })
+  fetch(withToken(location, "/api/cameras"), { cache: "no-store" })
     .then((r) => (r.ok ? r.json() : []))
     .then((list) => {
       const cam = Array.isArray(list) ? list.find((c) => c.id === cameraID) : null;
