@@ -168,6 +168,17 @@ export function withToken(loc, path) {
 }
 
 /**
+ * apiURL is the absolute URL of path on the page's own origin, with the
+ * page's viewer token, for fetch. Absolute because a page opened as
+ * http://user:pass@host/ resolves relative URLs with the credentials in
+ * them, which fetch refuses; the origin never has them, and the browser
+ * resends the Basic credentials it keeps for the origin by itself.
+ */
+export function apiURL(loc, path) {
+  return `${loc.origin}${withToken(loc, path)}`;
+}
+
+/**
  * wsURL is the absolute WebSocket URL of path on the page's own host, with
  * wss: when the page came over https:, and the page's viewer token.
  */

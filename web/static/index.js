@@ -3,7 +3,7 @@
 // up); each tile plays its camera's viewer WebSocket while it is on screen and
 // the page is visible, and closes it otherwise.
 
-import { clockTime, withToken, wsURL } from "/static/clock.js";
+import { apiURL, clockTime, withToken, wsURL } from "/static/clock.js";
 import { Player } from "/static/player.js";
 
 const REFRESH_MS = 5000;
@@ -158,7 +158,7 @@ function show(list) {
 
 async function refresh() {
   try {
-    const res = await fetch(withToken(location, "/api/cameras"), { cache: "no-store" });
+    const res = await fetch(apiURL(location, "/api/cameras"), { cache: "no-store" });
     if (!res.ok) {
       throw new Error(`HTTP ${res.status}`);
     }
