@@ -11,9 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/auth"
@@ -59,18 +57,20 @@ func accessOptions(cfg *config.Config) (access, error) {
 	return a, nil
 }
 
-// reloadOnHangup reads the TLS certificate again on each SIGHUP until ctx
-// ends. A failed reload keeps serving the old certificate. SIGHUP is caught
-// only while this runs; the gateway has no other use for it.
-func reloadOnHangup(ctx context.Context, r *certs.Reloader, log *slog.Logger) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnHangup reads the TLS certificate again on each SIGHUP (from hup)
+// until ctx ends. A failed reload keeps serving the old certificate.
+// Without TLS (r nil) SIGHUP is still caught, so that `systemctl reload` or
+// a stray kill -HUP does not end the gateway (SIGHUP's default action).
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, r *certs.Reloader, log *slog.Logger) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-hup:
+			if r == nil {
+				log.Info("SIGHUP: nothing to reload (no TLS certificate configured)")
+				continue
+			}
 			if notAfter, err := r.Reload(); err != nil {
 				log.Error("TLS certificate reload failed; still serving the previous one", "err", err)
 			} else {

@@ -267,6 +267,19 @@ func TestHTTPSServesViewersAndReloadsTheCertificateOnSIGHUP(t *testing.T) {
 	}
 }
 
+func TestSIGHUPWithoutTLSIsLoggedAndTheGatewayStays(t *testing.T) {
+	g := startGateway(t, pushConfig)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the SIGHUP log line", func() bool {
+		return strings.Contains(g.logs.String(), "SIGHUP: nothing to reload")
+	})
+	if status, _, _ := get(t, g.url("/healthz"), nil); status != 200 {
+		t.Errorf("healthz after SIGHUP: %d", status)
+	}
+}
+
 type io0 struct{}
 
 func (io0) Write(p []byte) (int, error) { return len(p), nil }

@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -303,9 +305,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	for _, d := range demands {
 		g.Go(func() error { return d(gctx) })
 	}
-	if tlsCerts != nil {
-		g.Go(func() error { return reloadOnHangup(gctx, tlsCerts, log) })
-	}
+	// SIGHUP is caught from before the listener answers, so that a reload
+	// sent as soon as the gateway is up never meets SIGHUP's default action.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go(func() error { return reloadOnHangup(gctx, hup, tlsCerts, log) })
 	g.Go(func() error {
 		log.Info("camrelay listening", "addr", ln.Addr().String(), "tls", tlsCerts != nil, "viewer_auth", access.Viewers.Enabled(),
 			"cameras", len(cams), "version", build.Version)
