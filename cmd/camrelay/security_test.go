@@ -95,7 +95,10 @@ func TestViewerAuthGuardsEveryViewerPathAndLeavesProbesOpen(t *testing.T) {
 
 	viewerPaths := []string{"/", "/cam/front", "/cam/front/", "/static/index.js", "/static/style.css",
 		"/cam/front/snapshot.jpg", "/cam/front/stream.mjpeg", "/api/cameras",
-		"/api/frame.jpeg?src=front", "/api/stream.mjpeg?src=front", "/cam/nosuch/snapshot.jpg"}
+		"/api/frame.jpeg?src=front", "/api/stream.mjpeg?src=front", "/cam/nosuch/snapshot.jpg",
+		// An escaped slash must not make a page look like the uplink or
+		// control, which have their own tokens and skip viewer auth.
+		"/cam/front%2Fingest", "/cam/front%2Fcontrol", "/cam/x%2Fingest/"}
 	for _, p := range viewerPaths {
 		status, h, _ := get(t, g.url(p), nil)
 		if status != http.StatusUnauthorized {

@@ -56,6 +56,17 @@ func classify(path string) (kind int, endpoint string) {
 	return kindViewer, "page"
 }
 
+// routePath is the path as the router matches it: chi routes on the raw
+// (escaped) path when there is one. Sorting on the decoded path instead
+// would let /cam/x%2Fingest pass as the uplink (no viewer auth) while the
+// router serves it as a camera page.
+func routePath(r *http.Request) string {
+	if r.URL.RawPath != "" {
+		return r.URL.RawPath
+	}
+	return r.URL.Path
+}
+
 // clientSlot is a request's place under the per-address connection cap. A
 // viewer that outlives its handler (detach) keeps it until it ends.
 type clientSlot struct {
@@ -84,7 +95,7 @@ func (s *Server) keepSlot(r *http.Request) func() {
 // their 401s to count them against the address.
 func (s *Server) access(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kind, endpoint := classify(r.URL.Path)
+		kind, endpoint := classify(routePath(r))
 		if kind == kindOpen {
 			next.ServeHTTP(w, r)
 			return
