@@ -22,6 +22,7 @@ import (
 // access is the part of server.Options that the security settings give.
 type access struct {
 	AdminTokenHash     string
+	MetricsToken       auth.Token
 	Viewers            *auth.Viewers
 	TrustedProxies     auth.Proxies
 	MaxConnsPerClient  int
@@ -46,6 +47,9 @@ func accessOptions(cfg *config.Config) (access, error) {
 	}
 	if a.TrustedProxies, err = auth.ParseProxies(cfg.TrustedProxies); err != nil {
 		return a, err
+	}
+	if a.MetricsToken, err = auth.TokenFrom(cfg.MetricsToken, cfg.MetricsTokenHash); err != nil {
+		return a, fmt.Errorf("metrics_token: %w", err)
 	}
 	a.AdminTokenHash = cfg.AdminTokenHash
 	a.MaxConnsPerClient = cfg.Limits.MaxConnsPerClient

@@ -98,6 +98,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	override(&cfg.LogLevel, *logLevel, getenv("CAMRELAY_LOG_LEVEL"))
 	override(&cfg.AdminToken, "", getenv("CAMRELAY_ADMIN_TOKEN"))
 	override(&cfg.Viewers.Token, "", getenv("CAMRELAY_VIEWER_TOKEN"))
+	override(&cfg.MetricsToken, "", getenv("CAMRELAY_METRICS_TOKEN"))
 	override(&cfg.TLSCert, *tlsCert, getenv("CAMRELAY_TLS_CERT"))
 	override(&cfg.TLSKey, *tlsKey, getenv("CAMRELAY_TLS_KEY"))
 	if err := cfg.Validate(); err != nil {
@@ -254,6 +255,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		Version:             build.Version,
 		AdminToken:          cfg.AdminToken,
 		AdminTokenHash:      access.AdminTokenHash,
+		MetricsToken:        access.MetricsToken,
 		Viewers:             access.Viewers,
 		TrustedProxies:      access.TrustedProxies,
 		MaxConnsPerClient:   access.MaxConnsPerClient,

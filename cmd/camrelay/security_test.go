@@ -207,3 +207,22 @@ func TestViewingStaysOpenWithoutViewerAuth(t *testing.T) {
 		}
 	}
 }
+
+func TestAMetricsTokenGuardsMetricsAndLeavesProbesOpen(t *testing.T) {
+	g := startGateway(t, "metrics_token: scrape-tok-31\n"+pushConfig)
+	if status, h, _ := get(t, g.url("/metrics"), nil); status != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("/metrics without the token: %d %q, want 401 asking for Bearer", status, h.Get("WWW-Authenticate"))
+	}
+	if status, _, _ := get(t, g.url("/metrics"), map[string]string{"Authorization": "Bearer nope"}); status != http.StatusUnauthorized {
+		t.Errorf("/metrics with a wrong token: %d, want 401", status)
+	}
+	status, _, body := get(t, g.url("/metrics"), map[string]string{"Authorization": "Bearer scrape-tok-31"})
+	if status != 200 || !strings.Contains(body, "# HELP") {
+		t.Errorf("/metrics with the token: %d", status)
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/api/cameras"} {
+		if status, _, _ := get(t, g.url(p), nil); status != 200 {
+			t.Errorf("GET %s: %d, want 200 (the metrics token guards only /metrics)", p, status)
+		}
+	}
+}

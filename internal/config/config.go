@@ -111,6 +111,10 @@ type Config struct {
 	// sockets, MJPEG, snapshots and /api/cameras ask for a credential.
 	// Empty (the default) leaves them open.
 	Viewers Viewers
+	// MetricsToken, when set, is required as "Authorization: Bearer" on
+	// /metrics; MetricsTokenHash is the same as "sha256:<hex>". Empty (the
+	// default) leaves /metrics open.
+	MetricsToken, MetricsTokenHash string
 	// TrustedProxies are reverse proxies (IP addresses or CIDR networks)
 	// whose X-Forwarded-For names the client for the per-address limits.
 	// Empty (the default) believes no header.

@@ -349,7 +349,7 @@ func TestProblems(t *testing.T) {
 			"the file must be a mapping of keys such as listen: and cameras:, not a list"},
 		{"unknown top-level key", "listne: \":8080\"\n", 1, "listne", `unknown key (did you mean "listen"?)`},
 		{"unknown key far from any", "colour: blue\n", 1, "colour",
-			"unknown key (known keys: listen, admin_token, admin_token_hash, viewers, trusted_proxies, tls_cert, tls_key, log_format, log_level, allowed_origins, limits, cameras)"},
+			"unknown key (known keys: listen, admin_token, admin_token_hash, viewers, metrics_token, metrics_token_hash, trusted_proxies, tls_cert, tls_key, log_format, log_level, allowed_origins, limits, cameras)"},
 		{"limit at top level", "ring: 8\n", 1, "ring", "unknown key (ring belongs under limits:)"},
 		{"unknown limit", "limits:\n  rign: 8\n", 2, "limits.rign", `unknown key (did you mean "ring"?)`},
 		{"unknown camera key", push + "    colour: blue\n", 5, "cameras[0].colour",

@@ -30,7 +30,7 @@ const maxAliasHops = 8
 
 // topKeys are the keys of the file's top-level mapping.
 func topKeys() []string {
-	return []string{"listen", "admin_token", "admin_token_hash", "viewers", "trusted_proxies", "tls_cert", "tls_key",
+	return []string{"listen", "admin_token", "admin_token_hash", "viewers", "metrics_token", "metrics_token_hash", "trusted_proxies", "tls_cert", "tls_key",
 		"log_format", "log_level", "allowed_origins", "limits", "cameras"}
 }
 
@@ -206,6 +206,10 @@ func (d *decoder) root(doc *yaml.Node, c *Config) {
 			d.str(f, &c.AdminTokenHash)
 		case "viewers":
 			d.viewers(f, &c.Viewers)
+		case "metrics_token":
+			d.str(f, &c.MetricsToken)
+		case "metrics_token_hash":
+			d.str(f, &c.MetricsTokenHash)
 		case "trusted_proxies":
 			d.stringList(f, &c.TrustedProxies)
 		case "tls_cert":

@@ -62,6 +62,7 @@ func TestSecurityProblems(t *testing.T) {
 		{"duplicate viewer", "viewers:\n  users:\n    - {name: a, password: x}\n    - {name: a, password: y}\n", "viewers.users[1].name", "duplicate"},
 		{"md5 password hash", "viewers:\n  users:\n    - {name: a, password_hash: 5f4dcc3b5aa765d61d8327deb882cf99}\n", "viewers.users[0].password_hash", "camrelay hash password"},
 		{"unknown viewer key", "viewers:\n  tokn: x\n", "viewers.tokn", `did you mean "token"?`},
+		{"metrics token and hash", "metrics_token: m\nmetrics_token_hash: " + good + "\n", "metrics_token_hash", "together with metrics_token"},
 		{"bad proxy", "trusted_proxies: [proxy.lan]\n", "trusted_proxies[0]", "not an IP address or CIDR"},
 		{"cert without key", "tls_cert: c.pem\n", "tls_key", "HTTPS takes both"},
 		{"camera token and hash", "cameras:\n  - id: c\n    source: push\n    token: t\n    token_hash: " + good + "\n", "cameras[0].token_hash", "together with token"},

@@ -36,6 +36,8 @@ func (c *Config) check() []Problem {
 	k.secret("admin_token", c.AdminToken)
 	k.tokenPair("admin_token", c.AdminToken, c.AdminTokenHash)
 	k.viewers()
+	k.secret("metrics_token", c.MetricsToken)
+	k.tokenPair("metrics_token", c.MetricsToken, c.MetricsTokenHash)
 	for i, p := range c.TrustedProxies {
 		k.proxy(fmt.Sprintf("trusted_proxies[%d]", i), p)
 	}

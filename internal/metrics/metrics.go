@@ -67,8 +67,9 @@ const (
 )
 
 // AuthEndpoints are the auth_failures endpoints: the uplink (ingest), camera
-// control, and what viewers open when viewer auth is on.
-var AuthEndpoints = []string{EndpointIngest, "control", "page", "ws", "mjpeg", "snapshot", "api"}
+// control, what viewers open when viewer auth is on, and /metrics when it
+// takes a token.
+var AuthEndpoints = []string{EndpointIngest, "control", "page", "ws", "mjpeg", "snapshot", "api", "metrics"}
 
 // DropReasons are the reasons a frame from a camera is rejected, the values
 // of camrelay_frames_dropped_total's reason label. Camera readies a series

@@ -22,13 +22,16 @@ const (
 	kindOpen    = iota // /healthz, /readyz, /metrics: for probes and scrapers
 	kindOwnAuth        // ingest (uplink token), control (admin token)
 	kindViewer         // the page, sockets, MJPEG, snapshots, the API
+	kindMetrics        // /metrics: open, or its own token when one is set
 )
 
 // classify returns the kind of path and its auth_failures endpoint label.
 func classify(path string) (kind int, endpoint string) {
 	switch path {
-	case "/healthz", "/readyz", "/metrics":
+	case "/healthz", "/readyz":
 		return kindOpen, ""
+	case "/metrics":
+		return kindMetrics, "metrics"
 	case "/api/cameras":
 		return kindViewer, "api"
 	case "/api/ws":
@@ -96,6 +99,9 @@ func (s *Server) keepSlot(r *http.Request) func() {
 func (s *Server) access(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind, endpoint := classify(routePath(r))
+		if kind == kindMetrics && !s.opts.MetricsToken.IsSet() {
+			kind = kindOpen
+		}
 		if kind == kindOpen {
 			next.ServeHTTP(w, r)
 			return
@@ -121,7 +127,7 @@ func (s *Server) access(next http.Handler) http.Handler {
 		}()
 		r = r.WithContext(context.WithValue(r.Context(), slotKey{}, sl))
 
-		needsAuth := kind == kindOwnAuth || s.opts.Viewers.Enabled()
+		needsAuth := kind == kindOwnAuth || kind == kindMetrics || s.opts.Viewers.Enabled()
 		if needsAuth {
 			if retry, blocked := s.guard.Blocked(key); blocked {
 				s.refuse(w, metrics.LimitAuthFailures, retry,
@@ -135,6 +141,16 @@ func (s *Server) access(next http.Handler) http.Handler {
 			if sw.status == http.StatusUnauthorized {
 				s.authFailed(key, addr, endpoint, false)
 			}
+			return
+		}
+		if kind == kindMetrics {
+			if tok, ok := auth.Bearer(r.Header); ok && s.opts.MetricsToken.Match(tok) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			s.authFailed(key, addr, endpoint, true)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="camrelay metrics"`)
+			http.Error(w, "camrelay: /metrics needs the metrics token (Authorization: Bearer TOKEN)", http.StatusUnauthorized)
 			return
 		}
 		if !s.opts.Viewers.Enabled() {

@@ -57,6 +57,9 @@ type Options struct {
 	// /healthz, /readyz, /metrics and the uplink and control endpoints
 	// (which have their own tokens). Nil leaves viewing open.
 	Viewers *auth.Viewers
+	// MetricsToken, when set, is required as "Authorization: Bearer" on
+	// /metrics. The zero Token leaves /metrics open.
+	MetricsToken auth.Token
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client for the per-address limits. Zero trusts none.
 	TrustedProxies auth.Proxies
