@@ -243,6 +243,10 @@ func TestHTTPSServesViewersAndReloadsTheCertificateOnSIGHUP(t *testing.T) {
 	if got := servedName(t, addr); got != "first" {
 		t.Fatalf("serves %q, want first", got)
 	}
+	// The container's HEALTHCHECK speaks HTTPS when TLS is configured.
+	if err := runWith(ctx, []string{"camrelay", "--healthcheck", "--listen", addr, "--tls-cert", certFile}, func(string) string { return "" }, io0{}, io0{}, nil); err != nil {
+		t.Errorf("--healthcheck over TLS: %v", err)
+	}
 	writeCert(t, dir, "second")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)

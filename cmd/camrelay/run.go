@@ -62,7 +62,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		healthcheck = fs.Bool("healthcheck", false, "GET /healthz of the gateway on this machine (port of --listen or CAMRELAY_LISTEN, default 8080) and exit 0 if it answers 200, else 1; for a container HEALTHCHECK")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: camrelay [--config FILE] [--demo] [--listen ADDR]\n       camrelay camera add ID [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: camrelay [--config FILE] [--demo] [--listen ADDR] [--tls-cert FILE --tls-key FILE]\n       camrelay camera add ID [flags]\n       camrelay hash password|token [--new]\n\n"+
 			"camrelay relays JPEG frames from camera boards to any number of viewers.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
