@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 )
 
@@ -41,6 +44,53 @@ func TestPageSignedInWithBasicPlaysAndReadsTheAPI(t *testing.T) {
 	})
 	if strings.Contains(g.logs.String(), "page-pass") {
 		t.Errorf("the log shows the password:\n%s", g.logs)
+	}
+}
+
+// TestPageSignedInAtTheBrowsersPromptPlays answers the browser's own
+// sign-in prompt (what a person types after the 401), then checks that the
+// browser sends those credentials on the page's files, fetches and
+// WebSockets by itself.
+func TestPageSignedInAtTheBrowsersPromptPlays(t *testing.T) {
+	g := startPageGateway(t, pageAuthConfig)
+	// Registered before the browser's cleanup, so it runs after the browser
+	// is gone and no event can start another answer.
+	var prompts sync.WaitGroup
+	t.Cleanup(prompts.Wait)
+	b := newPageBrowser(t)
+	var asked atomic.Int64
+	if err := chromedp.Listen(b.ctx, func(ev any) {
+		// Answers go out from their own goroutines: the listener runs on
+		// the browser's event loop, which a call from here would block.
+		switch ev := ev.(type) {
+		case *fetch.EventAuthRequired:
+			asked.Add(1)
+			prompts.Go(func() {
+				_, _ = chromedp.Call(b.ctx, fetch.ContinueWithAuth, fetch.ContinueWithAuthParams{RequestID: ev.RequestID,
+					AuthChallengeResponse: &fetch.AuthChallengeResponse{Response: fetch.AuthChallengeResponseResponseProvideCredentials,
+						Username: "viewer", Password: "page-pass"}})
+			})
+		case *fetch.EventRequestPaused:
+			prompts.Go(func() {
+				_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{HandleAuthRequests: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.Navigate(g.url("/")))
+	liveTiles(t, b)
+	b.do(chromedp.Navigate(g.url("/cam/demo")))
+	pageWait(t, 15*time.Second, "frames painted on the camera page", func() (bool, string) {
+		s := b.stats()
+		return s.Painted > 0, fmt.Sprintf("%+v", s)
+	})
+	if asked.Load() == 0 {
+		t.Error("the browser was never asked to sign in")
 	}
 }
 
