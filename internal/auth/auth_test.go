@@ -215,6 +215,20 @@ func TestClientAddrBelievesForwardedForOnlyFromTrustedProxies(t *testing.T) {
 	}
 }
 
+func TestHTTPSBelievesForwardedProtoOnlyFromTrustedProxies(t *testing.T) {
+	p, _ := ParseProxies([]string{"127.0.0.1"})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("X-Forwarded-Proto", "https")
+	r.RemoteAddr = "192.0.2.1:1"
+	if p.HTTPS(r) {
+		t.Error("an untrusted peer's X-Forwarded-Proto is believed")
+	}
+	r.RemoteAddr = "127.0.0.1:1"
+	if !p.HTTPS(r) {
+		t.Error("the trusted proxy's X-Forwarded-Proto is not believed")
+	}
+}
+
 func TestLimitKeyGroupsIPv6By64(t *testing.T) {
 	if a, b := LimitKey("2001:db8:1:2::1"), LimitKey("2001:db8:1:2:ffff::9"); a != b {
 		t.Errorf("%s and %s differ", a, b)

@@ -44,6 +44,20 @@ func (p Proxies) trusted(a netip.Addr) bool {
 	return false
 }
 
+// HTTPS reports whether the client reached us over TLS: directly, or through
+// a trusted proxy that says so in X-Forwarded-Proto.
+func (p Proxies) HTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	peer, err := netip.ParseAddr(host)
+	return err == nil && p.trusted(peer) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
 // ClientAddr is the address that the per-address limits count r under: the
 // TCP peer, or, when the peer is a trusted proxy, the nearest address in
 // X-Forwarded-For (read right to left) that is not a trusted proxy. Only

@@ -162,10 +162,11 @@ func (s *Server) access(next http.Handler) http.Handler {
 			if via == "query" && endpoint == "page" {
 				// The page's scripts, styles and sockets then come with the
 				// cookie; SameSite=Strict keeps other sites' pages from
-				// sending it, HttpOnly keeps scripts from reading it.
+				// sending it, HttpOnly keeps scripts from reading it, and
+				// Secure keeps an HTTPS page's cookie off plain HTTP.
 				tok := r.URL.Query().Get("token")
 				http.SetCookie(w, &http.Cookie{Name: auth.CookieName, Value: tok, Path: "/",
-					HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+					HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.opts.TrustedProxies.HTTPS(r)})
 			}
 			next.ServeHTTP(w, r)
 		case auth.Missing:
