@@ -226,3 +226,42 @@ func TestAMetricsTokenGuardsMetricsAndLeavesProbesOpen(t *testing.T) {
 		}
 	}
 }
+
+func TestHashedUplinkAndAdminTokensWorkLikePlainOnes(t *testing.T) {
+	g := startGateway(t, `
+admin_token_hash: `+auth.HashToken("admin-plain")+`
+cameras:
+  - id: front
+    source: push
+    token_hash: `+auth.HashToken("cam-plain")+`
+`)
+	up := uplink(t, g, "front", "cam-plain")
+	frame := testFrames(t, 1)[0]
+	send(t, up, websocket.MessageBinary, frame)
+	waitFor(t, 5*time.Second, "the frame", func() bool {
+		status, _, _ := get(t, g.url("/cam/front/snapshot.jpg"), nil)
+		return status == 200
+	})
+	if status, _, _ := get(t, g.url("/cam/front/ingest"), map[string]string{"Authorization": "Bearer " + auth.HashToken("cam-plain")}); status != 401 {
+		t.Errorf("the hash itself as the uplink token: %d, want 401", status)
+	}
+	// Without its uplink the camera answers control at once (409), rather
+	// than after the ack timeout.
+	up.Close(websocket.StatusNormalClosure, "")
+	control := func(token string) int {
+		req, _ := http.NewRequest(http.MethodPost, g.url("/cam/front/control"), strings.NewReader(`{"quality":10}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := control("admin-plain"); status == http.StatusUnauthorized || status == http.StatusForbidden {
+		t.Errorf("control with the admin token whose hash is configured: %d", status)
+	}
+	if status := control("wrong"); status != http.StatusUnauthorized {
+		t.Errorf("control with a wrong token: %d, want 401", status)
+	}
+}
