@@ -239,7 +239,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		hubs = append(hubs, h)
 	}
 
-	access, err := accessOptions(cfg)
+	sec, err := securityOptions(cfg)
 	if err != nil {
 		return err
 	}
@@ -254,13 +254,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		MaxViewers:          cfg.Limits.MaxViewers,
 		Version:             build.Version,
 		AdminToken:          cfg.AdminToken,
-		AdminTokenHash:      access.AdminTokenHash,
-		MetricsToken:        access.MetricsToken,
-		Viewers:             access.Viewers,
-		TrustedProxies:      access.TrustedProxies,
-		MaxConnsPerClient:   access.MaxConnsPerClient,
-		MaxAuthFailures:     access.MaxAuthFailures,
-		AuthFailureForgive:  access.AuthFailureForgive,
+		AdminTokenHash:      sec.AdminTokenHash,
+		MetricsToken:        sec.MetricsToken,
+		Viewers:             sec.Viewers,
+		TrustedProxies:      sec.TrustedProxies,
+		MaxConnsPerClient:   sec.MaxConnsPerClient,
+		MaxAuthFailures:     sec.MaxAuthFailures,
+		AuthFailureForgive:  sec.AuthFailureForgive,
 	})
 	var tlsCerts *certs.Reloader
 	if cfg.TLSCert != "" {
@@ -314,7 +314,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	defer signal.Stop(hup)
 	g.Go(func() error { return reloadOnHangup(gctx, hup, tlsCerts, log) })
 	g.Go(func() error {
-		log.Info("camrelay listening", "addr", ln.Addr().String(), "tls", tlsCerts != nil, "viewer_auth", access.Viewers.Enabled(),
+		log.Info("camrelay listening", "addr", ln.Addr().String(), "tls", tlsCerts != nil, "viewer_auth", sec.Viewers.Enabled(),
 			"cameras", len(cams), "version", build.Version)
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)

@@ -19,8 +19,8 @@ import (
 	"github.com/camrelay/camrelay/internal/config"
 )
 
-// access is the part of server.Options that the security settings give.
-type access struct {
+// security is the part of server.Options that the security settings give.
+type security struct {
 	AdminTokenHash     string
 	MetricsToken       auth.Token
 	Viewers            *auth.Viewers
@@ -30,10 +30,10 @@ type access struct {
 	AuthFailureForgive time.Duration
 }
 
-// accessOptions turns the validated config's security settings into the
+// securityOptions turns the validated config's security settings into the
 // server's. The config says 0 for "no connection cap"; the server says -1.
-func accessOptions(cfg *config.Config) (access, error) {
-	var a access
+func securityOptions(cfg *config.Config) (security, error) {
+	var a security
 	tok, err := auth.TokenFrom(cfg.Viewers.Token, cfg.Viewers.TokenHash)
 	if err != nil {
 		return a, fmt.Errorf("viewers.token: %w", err)
