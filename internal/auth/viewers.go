@@ -60,8 +60,13 @@ type user struct {
 const okCacheSize = 256
 
 // dummyHash is compared against for an unknown user name, so that the
-// answer takes as long as for a known one and does not reveal the names.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("camrelay"), bcrypt.MinCost)
+// answer takes as long as for a known one (at the cost HashPassword uses)
+// and does not reveal the names. Made on first use: a program that never
+// sees a wrong name never pays for it.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("camrelay"), bcrypt.DefaultCost)
+	return h
+})
 
 // NewViewers returns the viewer check for users and token.
 func NewViewers(users []User, token Token) (*Viewers, error) {
@@ -132,7 +137,7 @@ func (v *Viewers) tokenResult(tok string) Result {
 func (v *Viewers) password(name, pass string) Result {
 	u, known := v.users[name]
 	if !known {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(pass))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(pass))
 		return Wrong
 	}
 	if u.bcrypt == nil {
