@@ -27,9 +27,9 @@ type GuardOptions struct {
 // address that failed too often, until its failures are forgiven. Each
 // address has a token bucket (golang.org/x/time/rate) of MaxFailures: a
 // failure takes a token, an empty bucket means refused, and a token comes
-// back every Forgive. Memory is bounded: an address whose bucket is full
-// again is forgotten, and past MaxAddrs the oldest are dropped. Safe for
-// concurrent use.
+// back every Forgive. Memory is bounded by MaxAddrs: when the table is
+// full, addresses whose buckets are full again are forgotten first, then
+// the fullest tenth (the least suspicious). Safe for concurrent use.
 type Guard struct {
 	opts GuardOptions
 
