@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/camrelay/camrelay/internal/auth"
 	"github.com/camrelay/camrelay/internal/config"
 	"github.com/camrelay/camrelay/internal/control"
 )
@@ -105,7 +106,10 @@ func cameraAdd(args []string, getenv func(string) string, stdout, stderr io.Writ
 	w := &strings.Builder{}
 	fmt.Fprintf(w, "# camrelay config: add under cameras:\n")
 	if *link == "ws" {
-		fmt.Fprintf(w, "  - id: %s\n    source: push\n    token: ${%s}\n\n", id, envName)
+		fmt.Fprintf(w, "  - id: %s\n    source: push\n    token: ${%s}\n", id, envName)
+		// With the hash, the config file holds no secret; the board keeps
+		// the token and the environment line below is not needed.
+		fmt.Fprintf(w, "    # or, instead of token, only its hash: token_hash: %s\n\n", auth.HashToken(token))
 		fmt.Fprintf(w, "# the gateway's environment (e.g. /etc/camrelay/camrelay.env):\nexport %s=%s\n\n", envName, token)
 	} else {
 		fmt.Fprintf(w, "  - id: %s\n    source: serial\n    device: %s\n    baud: %d\n\n", id, *device, *baud)

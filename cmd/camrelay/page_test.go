@@ -792,6 +792,9 @@ func TestPageClockMath(t *testing.T) {
 		{"camera id from the path",
 			`["/cam/front", "/cam/front/", "/cam/a%20b", "/", "/cam/x/ws"].map(m.cameraIDFromPath)`, `["front","front","a b",null,null]`},
 		{"ws URL", `m.wsURL({protocol: "https:", host: "h:1"}, "/cam/x/ws")`, `"wss://h:1/cam/x/ws"`},
+		{"ws URL carries the page's viewer token", `m.wsURL({protocol: "http:", host: "h", search: "?token=a%2Fb"}, "/api/ws?src=x")`, `"ws://h/api/ws?src=x&token=a%2Fb"`},
+		{"no token, path unchanged", `m.withToken({search: "?x=1"}, "/api/cameras")`, `"/api/cameras"`},
+		{"API URL on the origin, never with credentials", `m.apiURL({origin: "http://h:1", search: "?token=t"}, "/api/cameras")`, `"http://h:1/api/cameras?token=t"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

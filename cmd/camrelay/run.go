@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,13 +12,17 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/camrelay/camrelay/internal/certs"
 	"github.com/camrelay/camrelay/internal/cluster"
 	"github.com/camrelay/camrelay/internal/config"
 	"github.com/camrelay/camrelay/internal/hub"
@@ -41,6 +46,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) > 2 && args[1] == "camera" && args[2] == "add" {
 		return cameraAdd(args[3:], getenv, stdout, stderr)
 	}
+	if len(args) > 1 && args[1] == "hash" {
+		return hashCmd(args[2:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -50,10 +58,12 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		logFormat   = fs.String("log-format", "", "log format: text or json (env CAMRELAY_LOG_FORMAT)")
 		logLevel    = fs.String("log-level", "", "log level: debug, info, warn, error (env CAMRELAY_LOG_LEVEL)")
 		showVersion = fs.Bool("version", false, "print the version and exit")
+		tlsCert     = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key; reloaded on SIGHUP; env CAMRELAY_TLS_CERT)")
+		tlsKey      = fs.String("tls-key", "", "PEM private key `file` of --tls-cert (env CAMRELAY_TLS_KEY)")
 		healthcheck = fs.Bool("healthcheck", false, "GET /healthz of the gateway on this machine (port of --listen or CAMRELAY_LISTEN, default 8080) and exit 0 if it answers 200, else 1; for a container HEALTHCHECK")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: camrelay [--config FILE] [--demo] [--listen ADDR]\n       camrelay camera add ID [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: camrelay [--config FILE] [--demo] [--listen ADDR] [--tls-cert FILE --tls-key FILE]\n       camrelay camera add ID [flags]\n       camrelay hash password|token [--new]\n\n"+
 			"camrelay relays JPEG frames from camera boards to any number of viewers.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -67,6 +77,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		addr := *listen
 		if addr == "" {
 			addr = getenv("CAMRELAY_LISTEN")
+		}
+		if *tlsCert != "" || getenv("CAMRELAY_TLS_CERT") != "" {
+			return checkHealthTLS(ctx, addr)
 		}
 		return checkHealth(ctx, addr)
 	}
@@ -85,6 +98,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	override(&cfg.LogFormat, *logFormat, getenv("CAMRELAY_LOG_FORMAT"))
 	override(&cfg.LogLevel, *logLevel, getenv("CAMRELAY_LOG_LEVEL"))
 	override(&cfg.AdminToken, "", getenv("CAMRELAY_ADMIN_TOKEN"))
+	override(&cfg.Viewers.Token, "", getenv("CAMRELAY_VIEWER_TOKEN"))
+	override(&cfg.MetricsToken, "", getenv("CAMRELAY_METRICS_TOKEN"))
+	override(&cfg.TLSCert, *tlsCert, getenv("CAMRELAY_TLS_CERT"))
+	override(&cfg.TLSKey, *tlsKey, getenv("CAMRELAY_TLS_KEY"))
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -229,7 +246,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		sup := source.NewSupervisor(runner, source.LimitRate(srcSink, cfg.Limits.MaxFPSIn), cc.OfflineAfter, clog)
 		if cc.Source == config.SourcePush {
 			push, err := source.NewPush(source.PushOptions{
-				Camera: cc.ID, Token: cc.Token, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
+				Camera: cc.ID, Token: cc.Token, TokenHash: cc.TokenHash, Insecure: cc.Insecure, MaxFrame: cc.MaxFrameBytes,
 				AuthFailed: func() { m.AuthFailures.WithLabelValues(metrics.EndpointIngest).Inc() },
 				Log:        clog,
 			}, sup.Sink())
@@ -258,6 +275,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		hubs = append(hubs, h)
 	}
 
+	sec, err := securityOptions(cfg)
+	if err != nil {
+		return err
+	}
 	srv = server.New(server.Options{
 		Cameras:             cams,
 		Metrics:             m,
@@ -270,7 +291,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		Version:             build.Version,
 		AdminToken:          cfg.AdminToken,
 		MaxViewerMessage:    cfg.Limits.MaxViewerMessageBytes,
+		AdminTokenHash:      sec.AdminTokenHash,
+		MetricsToken:        sec.MetricsToken,
+		Viewers:             sec.Viewers,
+		TrustedProxies:      sec.TrustedProxies,
+		MaxConnsPerClient:   sec.MaxConnsPerClient,
+		MaxAuthFailures:     sec.MaxAuthFailures,
+		AuthFailureForgive:  sec.AuthFailureForgive,
 	})
+	var tlsCerts *certs.Reloader
+	if cfg.TLSCert != "" {
+		if tlsCerts, err = certs.New(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return err
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -299,6 +333,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if tlsCerts != nil {
+		hs.TLSConfig = tlsCerts.Config()
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	// Hubs wake viewers until the very end: shutdown is driven by the
@@ -319,8 +357,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, build metr
 	if node != nil {
 		g.Go(func() error { return node.Run(gctx) })
 	}
+	// SIGHUP is caught from before the listener answers, so that a reload
+	// sent as soon as the gateway is up never meets SIGHUP's default action.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go(func() error { return reloadOnHangup(gctx, hup, tlsCerts, log) })
 	g.Go(func() error {
-		log.Info("camrelay listening", "addr", ln.Addr().String(), "cameras", len(cams), "version", build.Version)
+		log.Info("camrelay listening", "addr", ln.Addr().String(), "tls", tlsCerts != nil, "viewer_auth", sec.Viewers.Enabled(),
+			"cameras", len(cams), "version", build.Version)
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
 		}
@@ -392,6 +437,11 @@ func cameraWeb(cc config.Camera, h *hub.Hub, log *slog.Logger) *source.CameraWeb
 // returns an error unless it answers 200 within 3 s. The container image
 // has no shell or curl, so its HEALTHCHECK runs `camrelay --healthcheck`.
 func checkHealth(ctx context.Context, addr string) error {
+	return probeHealth(ctx, addr, "http", http.DefaultClient)
+}
+
+// probeHealth is checkHealth with a scheme and client (HTTPS: checkHealthTLS).
+func probeHealth(ctx context.Context, addr, scheme string, client *http.Client) error {
 	if addr == "" {
 		addr = ":8080"
 	}
@@ -404,12 +454,12 @@ func checkHealth(ctx context.Context, addr string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	url := scheme + "://" + net.JoinHostPort(host, port) + "/healthz"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}

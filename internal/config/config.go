@@ -68,6 +68,10 @@ const (
 	maxIdleAfter     = 24 * time.Hour
 
 	defaultMaxViewersPerCamera = 1000
+	defaultMaxConnsPerClient   = 64
+	defaultMaxAuthFailures     = 10
+	defaultAuthFailureForgive  = 10 * time.Second
+	maxAuthFailures            = 10_000
 	defaultMaxViewers          = 5000
 	maxViewers                 = 1_000_000
 
@@ -108,6 +112,24 @@ type Config struct {
 	// AdminToken guards camera control. Empty turns control off. It is a
 	// secret: never log it.
 	AdminToken string
+	// AdminTokenHash is AdminToken stored as "sha256:<hex>" (camrelay hash
+	// token); at most one of the two is set.
+	AdminTokenHash string
+	// Viewers, when it has users or a token, makes the page, the viewer
+	// sockets, MJPEG, snapshots and /api/cameras ask for a credential.
+	// Empty (the default) leaves them open.
+	Viewers Viewers
+	// MetricsToken, when set, is required as "Authorization: Bearer" on
+	// /metrics; MetricsTokenHash is the same as "sha256:<hex>". Empty (the
+	// default) leaves /metrics open.
+	MetricsToken, MetricsTokenHash string
+	// TrustedProxies are reverse proxies (IP addresses or CIDR networks)
+	// whose X-Forwarded-For names the client for the per-address limits.
+	// Empty (the default) believes no header.
+	TrustedProxies []string
+	// TLSCert and TLSKey are PEM files; both set serves HTTPS, and SIGHUP
+	// reloads them. Empty (the default) serves plain HTTP.
+	TLSCert, TLSKey string
 	// LogFormat is "text" (the default) or "json".
 	LogFormat string
 	// LogLevel is "debug", "info" (the default), "warn" or "error".
@@ -176,6 +198,33 @@ type Limits struct {
 	// frames over the rate are dropped (reason "rate") and the link stays
 	// up. Default 60; allowed 0 (no limit) to 1000.
 	MaxFPSIn int
+	// MaxConnsPerClient caps the requests and connections (viewers,
+	// uplinks) open at once from one client address. Default 64; 0 means
+	// no cap; allowed up to 1,000,000.
+	MaxConnsPerClient int
+	// MaxAuthFailures is how many wrong credentials one client address may
+	// send before it gets 429 for a while. Default 10; allowed 1 to 10,000.
+	MaxAuthFailures int
+	// AuthFailureForgive is how often one failure of an address is
+	// forgiven: a refused address may try again after this long. Default
+	// 10 s; allowed 100 ms to 1 h.
+	AuthFailureForgive time.Duration
+}
+
+// Viewers are the credentials that let someone watch. Each is a secret:
+// never log it.
+type Viewers struct {
+	// Users sign in with HTTP Basic (browsers, VLC, Home Assistant).
+	Users []User
+	// Token is accepted as "Authorization: Bearer", ?token= or the cookie
+	// the page sets; TokenHash is the same as "sha256:<hex>". At most one.
+	Token, TokenHash string
+}
+
+// User is one viewer with a password: exactly one of Password and
+// PasswordHash (bcrypt, from camrelay hash password) is set.
+type User struct {
+	Name, Password, PasswordHash string
 }
 
 // Camera is one configured camera. Which fields apply depends on Source;
@@ -193,6 +242,8 @@ type Camera struct {
 	// Token is the bearer token a push camera must present. Required for
 	// push unless Insecure. It is a secret: never log it.
 	Token string
+	// TokenHash is Token stored as "sha256:<hex>"; at most one of the two.
+	TokenHash string
 	// Insecure lets a push camera uplink without a token.
 	Insecure bool
 
@@ -253,6 +304,9 @@ func Default() *Config {
 
 			MaxViewerMessageBytes: defaultMaxViewerMessage,
 			MaxFPSIn:              defaultMaxFPSIn,
+			MaxConnsPerClient:     defaultMaxConnsPerClient,
+			MaxAuthFailures:       defaultMaxAuthFailures,
+			AuthFailureForgive:    defaultAuthFailureForgive,
 		},
 	}
 }

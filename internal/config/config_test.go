@@ -67,6 +67,9 @@ func TestLoadValidFileSetsEveryField(t *testing.T) {
 
 			MaxViewerMessageBytes: 8192,
 			MaxFPSIn:              30,
+			MaxConnsPerClient:     64,
+			MaxAuthFailures:       10,
+			AuthFailureForgive:    10 * time.Second,
 		},
 		Cameras: []Camera{
 			{ID: "front", Name: "Front door", Source: SourcePush, Token: "front-secret",
@@ -350,11 +353,11 @@ func TestProblems(t *testing.T) {
 			"the file must be a mapping of keys such as listen: and cameras:, not a list"},
 		{"unknown top-level key", "listne: \":8080\"\n", 1, "listne", `unknown key (did you mean "listen"?)`},
 		{"unknown key far from any", "colour: blue\n", 1, "colour",
-			"unknown key (known keys: listen, admin_token, log_format, log_level, allowed_origins, limits, cameras, cluster)"},
+			"unknown key (known keys: listen, admin_token, admin_token_hash, viewers, metrics_token, metrics_token_hash, trusted_proxies, tls_cert, tls_key, log_format, log_level, allowed_origins, limits, cameras, cluster)"},
 		{"limit at top level", "ring: 8\n", 1, "ring", "unknown key (ring belongs under limits:)"},
 		{"unknown limit", "limits:\n  rign: 8\n", 2, "limits.rign", `unknown key (did you mean "ring"?)`},
 		{"unknown camera key", push + "    colour: blue\n", 5, "cameras[0].colour",
-			"unknown key (known keys: id, name, source, token, insecure, device, baud, url, control_url, interval, fps, width, height, offline_after, max_frame_bytes)"},
+			"unknown key (known keys: id, name, source, token, token_hash, insecure, device, baud, url, control_url, interval, fps, width, height, offline_after, max_frame_bytes)"},
 		{"limit in a camera", demo + "    ring: 4\n", 4, "cameras[0].ring",
 			"unknown key (ring is set under the top-level limits:; a camera may override only offline_after and max_frame_bytes)"},
 		{"key set twice", "listen: \":1\"\nlisten: \":2\"\n", 2, "listen", "set twice, first at line 1 (remove one)"},

@@ -30,20 +30,22 @@ const maxAliasHops = 8
 
 // topKeys are the keys of the file's top-level mapping.
 func topKeys() []string {
-	return []string{"listen", "admin_token", "log_format", "log_level", "allowed_origins", "limits", "cameras", "cluster"}
+	return []string{"listen", "admin_token", "admin_token_hash", "viewers", "metrics_token", "metrics_token_hash", "trusted_proxies", "tls_cert", "tls_key",
+		"log_format", "log_level", "allowed_origins", "limits", "cameras", "cluster"}
 }
 
 // limitKeys are the keys of the limits mapping.
 func limitKeys() []string {
 	return []string{"max_frame_bytes", "write_timeout", "handshake_timeout", "read_timeout", "offline_after",
 		"ring", "fresh_for", "max_viewers_per_camera", "max_viewers", "idle_after",
-		"max_viewer_message_bytes", "max_fps_in"}
+		"max_viewer_message_bytes", "max_fps_in",
+		"max_conns_per_client", "max_auth_failures", "auth_failure_forgive"}
 }
 
 // cameraKeys are the keys of a camera mapping, in the order problems about
 // them are reported.
 func cameraKeys() []string {
-	return []string{"id", "name", "source", "token", "insecure", "device", "baud", "url",
+	return []string{"id", "name", "source", "token", "token_hash", "insecure", "device", "baud", "url",
 		"control_url", "interval", "fps", "width", "height", "offline_after", "max_frame_bytes"}
 }
 
@@ -56,7 +58,7 @@ func sourceKinds() []string {
 // source does.
 func keySources(key string) []string {
 	switch key {
-	case "token", "insecure":
+	case "token", "token_hash", "insecure":
 		return []string{SourcePush}
 	case "device", "baud":
 		return []string{SourceSerial}
@@ -201,6 +203,20 @@ func (d *decoder) root(doc *yaml.Node, c *Config) {
 			d.str(f, &c.Listen)
 		case "admin_token":
 			d.str(f, &c.AdminToken)
+		case "admin_token_hash":
+			d.str(f, &c.AdminTokenHash)
+		case "viewers":
+			d.viewers(f, &c.Viewers)
+		case "metrics_token":
+			d.str(f, &c.MetricsToken)
+		case "metrics_token_hash":
+			d.str(f, &c.MetricsTokenHash)
+		case "trusted_proxies":
+			d.stringList(f, &c.TrustedProxies)
+		case "tls_cert":
+			d.str(f, &c.TLSCert)
+		case "tls_key":
+			d.str(f, &c.TLSKey)
 		case "log_format":
 			d.str(f, &c.LogFormat)
 		case "log_level":
@@ -258,9 +274,77 @@ func (d *decoder) limits(f field, l *Limits) {
 			d.int64Value(g, &l.MaxViewerMessageBytes)
 		case "max_fps_in":
 			d.intValue(g, &l.MaxFPSIn)
+		case "max_conns_per_client":
+			d.intValue(g, &l.MaxConnsPerClient)
+		case "max_auth_failures":
+			d.intValue(g, &l.MaxAuthFailures)
+		case "auth_failure_forgive":
+			d.duration(g, &l.AuthFailureForgive)
 		default:
 			d.unknown(g, limitKeys(), limitsHint)
 		}
+	}
+}
+
+// viewerKeys and userKeys are the keys of the viewers mapping and of one
+// of its users.
+func viewerKeys() []string { return []string{"users", "token", "token_hash"} }
+func userKeys() []string   { return []string{"name", "password", "password_hash"} }
+
+func noHint(string) string { return "" }
+
+func (d *decoder) viewers(f field, v *Viewers) {
+	if isNull(f.val) {
+		return
+	}
+	if f.val.Kind != yaml.MappingNode {
+		d.addf(f.line, f.path, "must be a mapping with users: and/or token:, not %s", kindName(f.val))
+		return
+	}
+	for _, g := range d.fields(f.val, f.path, nil) {
+		switch g.name {
+		case "token":
+			d.str(g, &v.Token)
+		case "token_hash":
+			d.str(g, &v.TokenHash)
+		case "users":
+			d.users(g, v)
+		default:
+			d.unknown(g, viewerKeys(), noHint)
+		}
+	}
+}
+
+func (d *decoder) users(f field, v *Viewers) {
+	if isNull(f.val) {
+		return
+	}
+	if f.val.Kind != yaml.SequenceNode {
+		d.addf(f.line, f.path, "must be a list of users, each starting with - name: (not %s)", kindName(f.val))
+		return
+	}
+	for i, item := range f.val.Content {
+		item = resolve(item)
+		path := fmt.Sprintf("%s[%d]", f.path, i)
+		var u User
+		if item.Kind != yaml.MappingNode {
+			d.addf(item.Line, path, "must be a mapping with name: and password: or password_hash:, not %s", kindName(item))
+		} else {
+			for _, g := range d.fields(item, path, nil) {
+				switch g.name {
+				case "name":
+					d.str(g, &u.Name)
+				case "password":
+					d.str(g, &u.Password)
+				case "password_hash":
+					d.str(g, &u.PasswordHash)
+				default:
+					d.unknown(g, userKeys(), noHint)
+				}
+			}
+			d.pos[path] = origin{line: item.Line, val: u.Name}
+		}
+		v.Users = append(v.Users, u)
 	}
 }
 
@@ -322,6 +406,8 @@ func (d *decoder) camera(f field) Camera {
 			d.str(g, &cam.Name)
 		case "token":
 			d.str(g, &cam.Token)
+		case "token_hash":
+			d.str(g, &cam.TokenHash)
 		case "insecure":
 			d.boolValue(g, &cam.Insecure)
 		case "device":

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path"
 	"slices"
@@ -33,6 +34,20 @@ func (c *Config) check() []Problem {
 	k := &checker{c: c}
 	k.listen()
 	k.secret("admin_token", c.AdminToken)
+	k.tokenPair("admin_token", c.AdminToken, c.AdminTokenHash)
+	k.viewers()
+	k.secret("metrics_token", c.MetricsToken)
+	k.tokenPair("metrics_token", c.MetricsToken, c.MetricsTokenHash)
+	for i, p := range c.TrustedProxies {
+		k.proxy(fmt.Sprintf("trusted_proxies[%d]", i), p)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		key, v := "tls_key", c.TLSKey
+		if c.TLSCert == "" {
+			key, v = "tls_cert", c.TLSCert
+		}
+		k.addf(key, v, "is needed too: HTTPS takes both tls_cert and tls_key (or --tls-cert and --tls-key)")
+	}
 	k.choice("log_format", c.LogFormat, "a log format", []string{"text", "json"})
 	k.choice("log_level", c.LogLevel, "a log level", []string{"debug", "info", "warn", "error"})
 	for i, o := range c.AllowedOrigins {
@@ -158,6 +173,9 @@ func (k *checker) limits() {
 		k.addf("limits.max_viewer_message_bytes", v, "%d is out of range (use %d to %d bytes; a control message needs a few hundred)", v, minViewerMessage, maxViewerMessage)
 	}
 	k.intRange("limits.max_fps_in", l.MaxFPSIn, 0, maxFPSIn)
+	k.intRange("limits.max_conns_per_client", l.MaxConnsPerClient, 0, maxViewers)
+	k.intRange("limits.max_auth_failures", l.MaxAuthFailures, 1, maxAuthFailures)
+	k.durRange("limits.auth_failure_forgive", l.AuthFailureForgive, minTimeout, time.Hour)
 }
 
 func (k *checker) bytes(key string, v int64) {
@@ -239,6 +257,7 @@ func (k *checker) camera(i int, firstUse map[string]int) {
 		val  any
 	}{
 		{"token", cam.Token != "", cam.Token},
+		{"token_hash", cam.TokenHash != "", cam.TokenHash},
 		{"insecure", cam.Insecure, cam.Insecure},
 		{"device", cam.Device != "", cam.Device},
 		{"baud", cam.Baud != 0, cam.Baud},
@@ -258,10 +277,11 @@ func (k *checker) camera(i int, firstUse map[string]int) {
 	switch cam.Source {
 	case SourcePush:
 		k.secret(key("token"), cam.Token)
+		k.tokenPair(key("token"), cam.Token, cam.TokenHash)
 		switch {
-		case cam.Token == "" && !cam.Insecure:
+		case cam.Token == "" && cam.TokenHash == "" && !cam.Insecure:
 			k.addf(key("token"), cam.Token, "a push camera needs a token (set token: ${VAR}, or insecure: true to accept any uplink)")
-		case cam.Token != "" && cam.Insecure:
+		case (cam.Token != "" || cam.TokenHash != "") && cam.Insecure:
 			k.addf(key("insecure"), cam.Insecure, "true together with a token is contradictory (remove insecure to require the token, or remove the token)")
 		}
 	case SourceSerial:
@@ -295,6 +315,89 @@ func (k *checker) camera(i int, firstUse map[string]int) {
 		k.side(key("width"), cam.Width, maxWidth)
 		k.side(key("height"), cam.Height, maxHeight)
 	}
+}
+
+// tokenPair checks a secret that may also be given as "sha256:<hex>" in
+// key_hash: at most one of them, and the hash well formed. The message
+// never quotes either.
+func (k *checker) tokenPair(key, plain, hash string) {
+	hkey := key + "_hash"
+	switch {
+	case hash == "":
+	case plain != "":
+		k.addf(hkey, hash, "is set together with %s (keep one: the hash is for files that must not hold the token)", key[strings.LastIndex(key, ".")+1:])
+	case !validTokenHash(hash):
+		k.addf(hkey, hash, "is not sha256: followed by 64 hex digits (make one with: camrelay hash token)")
+	}
+}
+
+// validTokenHash reports whether s is "sha256:" and 64 hex digits, the
+// form auth.HashToken writes.
+func validTokenHash(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	for _, r := range h {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// viewers checks the viewer credentials. A password hash must be bcrypt
+// ($2a$, $2b$ or $2y$ and a cost); a deeper check happens when the server
+// builds its checker.
+func (k *checker) viewers() {
+	v := k.c.Viewers
+	k.secret("viewers.token", v.Token)
+	k.tokenPair("viewers.token", v.Token, v.TokenHash)
+	seen := map[string]int{}
+	for i, u := range v.Users {
+		p := fmt.Sprintf("viewers.users[%d]", i)
+		switch {
+		case u.Name == "":
+			k.addf(p+".name", u.Name, "is required (the user name for HTTP Basic, such as name: homeassistant)")
+		case strings.ContainsAny(u.Name, ":") || strings.ContainsFunc(u.Name, unicode.IsControl):
+			k.addf(p+".name", u.Name, "must not contain ':' or control characters (HTTP Basic cannot carry them)")
+		default:
+			if j, dup := seen[u.Name]; dup {
+				k.addf(p+".name", u.Name, "duplicate user %q, already viewers.users[%d]", u.Name, j)
+			}
+			seen[u.Name] = i
+		}
+		switch {
+		case u.Password != "" && u.PasswordHash != "":
+			k.addf(p+".password_hash", u.PasswordHash, "is set together with password (keep one)")
+		case u.Password == "" && u.PasswordHash == "":
+			k.addf(p+".password", u.Password, "is required (password: ${VAR}, or password_hash: from camrelay hash password)")
+		case u.PasswordHash != "" && !validBcrypt(u.PasswordHash):
+			k.addf(p+".password_hash", u.PasswordHash, "is not a bcrypt hash (make one with: camrelay hash password)")
+		case len(u.Password) > 72:
+			k.addf(p+".password", u.Password, "is longer than 72 bytes, bcrypt's limit (use a shorter one)")
+		}
+	}
+}
+
+// validBcrypt reports whether s looks like a bcrypt hash: $2a$, $2b$ or
+// $2y$, a two-digit cost, $, and 53 more characters.
+func validBcrypt(s string) bool {
+	if len(s) != 60 || s[0] != '$' || s[1] != '2' || s[3] != '$' || s[6] != '$' {
+		return false
+	}
+	return strings.ContainsRune("aby", rune(s[2])) && '0' <= s[4] && s[4] <= '3' && '0' <= s[5] && s[5] <= '9'
+}
+
+// proxy checks one trusted proxy: an IP address or a CIDR network.
+func (k *checker) proxy(key, v string) {
+	if _, err := netip.ParsePrefix(v); err == nil {
+		return
+	}
+	if _, err := netip.ParseAddr(v); err == nil {
+		return
+	}
+	k.addf(key, v, "%q is not an IP address or CIDR network (write e.g. 127.0.0.1 or 10.0.0.0/8)", short(v))
 }
 
 // url checks the required stream URL of a pull camera. Messages never quote

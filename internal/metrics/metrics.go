@@ -64,6 +64,11 @@ const (
 	// LimitViewerMessage is the limit_hits reason of a viewer closed for a
 	// text message over limits.max_viewer_message_bytes.
 	LimitViewerMessage = "viewer_message_bytes"
+	// LimitConnsPerClient refuses a client address with too many requests
+	// and connections open; LimitAuthFailures one that sent too many wrong
+	// credentials (429 until they are forgiven).
+	LimitConnsPerClient = "conns_per_client"
+	LimitAuthFailures   = "auth_failures"
 )
 
 // ViewerRejectReasons are the reasons a message from a viewer is refused,
@@ -72,6 +77,11 @@ const (
 // with 1003), not JSON with a type, or a type the gateway does not know
 // (both answered with an error message; the viewer stays).
 var ViewerRejectReasons = []string{"too_large", "binary", "not_json", "unknown_type"}
+
+// AuthEndpoints are the auth_failures endpoints: the uplink (ingest), camera
+// control, what viewers open when viewer auth is on, and /metrics when it
+// takes a token.
+var AuthEndpoints = []string{EndpointIngest, "control", "page", "ws", "mjpeg", "snapshot", "api", "metrics"}
 
 // DropReasons are the reasons a frame from a camera is rejected, the values
 // of camrelay_frames_dropped_total's reason label. Camera readies a series
@@ -151,10 +161,12 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 		Name: "camrelay_build_info", Help: "Build metadata of the running gateway; always 1.",
 	}, []string{"version", "commit", "date", "goversion"})
 	info.WithLabelValues(b.Version, b.Commit, b.Date, runtime.Version()).Set(1)
-	m.AuthFailures.WithLabelValues(EndpointIngest)
-	m.LimitHits.WithLabelValues(LimitViewersPerCamera)
-	m.LimitHits.WithLabelValues(LimitViewersTotal)
-	m.LimitHits.WithLabelValues(LimitViewerMessage)
+	for _, e := range AuthEndpoints {
+		m.AuthFailures.WithLabelValues(e)
+	}
+	for _, r := range []string{LimitViewersPerCamera, LimitViewersTotal, LimitViewerMessage, LimitConnsPerClient, LimitAuthFailures} {
+		m.LimitHits.WithLabelValues(r)
+	}
 
 	reg.MustRegister(
 		m.FramesIn, m.BytesIn, m.FramesDropped, m.FrameBytes, m.FrameInterval, m.CaptureDelay,

@@ -54,10 +54,15 @@ func TestMetricsCameraReadiesEveryDropReason(t *testing.T) {
 func TestMetricsNewReadiesAuthAndLimitSeries(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	New(reg, Build{})
-	if got, want := gauges(t, reg, "camrelay_auth_failures_total", "endpoint"), map[string]float64{EndpointIngest: 0}; !reflect.DeepEqual(got, want) {
-		t.Errorf("camrelay_auth_failures_total: %v, want %v", got, want)
+	wantAuth := map[string]float64{}
+	for _, e := range AuthEndpoints {
+		wantAuth[e] = 0
 	}
-	if got, want := gauges(t, reg, "camrelay_limit_hits_total", "reason"), map[string]float64{LimitViewersPerCamera: 0, LimitViewersTotal: 0, LimitViewerMessage: 0}; !reflect.DeepEqual(got, want) {
+	if got := gauges(t, reg, "camrelay_auth_failures_total", "endpoint"); !reflect.DeepEqual(got, wantAuth) {
+		t.Errorf("camrelay_auth_failures_total: %v, want %v", got, wantAuth)
+	}
+	if got, want := gauges(t, reg, "camrelay_limit_hits_total", "reason"), map[string]float64{LimitViewersPerCamera: 0, LimitViewersTotal: 0, LimitViewerMessage: 0,
+		LimitConnsPerClient: 0, LimitAuthFailures: 0}; !reflect.DeepEqual(got, want) {
 		t.Errorf("camrelay_limit_hits_total: %v, want %v", got, want)
 	}
 }

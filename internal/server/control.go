@@ -2,16 +2,14 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/camrelay/camrelay/internal/auth"
 	"github.com/camrelay/camrelay/internal/control"
 )
 
@@ -63,18 +61,14 @@ func (s *settingsState) snapshot() map[string]json.RawMessage {
 // token must come in a header: a cookie alone never authorises control, so a
 // page on another site cannot steer a camera through the admin's browser.
 func (s *Server) adminOK(r *http.Request) bool {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	return s.tokenOK(strings.TrimSpace(tok))
+	tok, ok := auth.Bearer(r.Header)
+	return ok && s.admin.Match(tok)
 }
 
-// tokenOK compares tok with the admin token in constant time. Both sides
-// are hashed first so that the comparison does not leak the length either.
+// tokenOK compares tok with the admin token in constant time (auth.Token
+// hashes both sides, so the length does not leak either).
 func (s *Server) tokenOK(tok string) bool {
-	got := sha256.Sum256([]byte(tok))
-	return subtle.ConstantTimeCompare(got[:], s.adminHash[:]) == 1
+	return s.admin.Match(tok)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -96,7 +90,7 @@ const (
 // or wrong admin token, 409 camera offline, 422 camera refused, 501 link
 // cannot be controlled, 504 no ack in time.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, cam *camera) {
-	if s.opts.AdminToken == "" {
+	if !s.admin.IsSet() {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": msgControlOff})
 		return
 	}

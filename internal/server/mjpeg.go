@@ -17,7 +17,8 @@ const mjpegBoundary = "frame"
 
 // mjpegHead is the whole response head of the hijacked path: HTTP/1.1
 // without chunked encoding (VLC and some cameras' clients dislike chunks),
-// the connection closed at the end, nothing cached.
+// the connection closed at the end, nothing cached, and X-Accel-Buffering
+// telling nginx not to hold frames back even where proxy_buffering is on.
 const mjpegHead = "HTTP/1.1 200 OK\r\n" +
 	"Content-Type: multipart/x-mixed-replace; boundary=" + mjpegBoundary + "\r\n" +
 	"Cache-Control: no-cache, no-store, must-revalidate\r\n" +
@@ -25,6 +26,7 @@ const mjpegHead = "HTTP/1.1 200 OK\r\n" +
 	"Expires: 0\r\n" +
 	"Connection: close\r\n" +
 	"X-Content-Type-Options: nosniff\r\n" +
+	"X-Accel-Buffering: no\r\n" +
 	"\r\n"
 
 var crlf = []byte("\r\n")
@@ -90,8 +92,10 @@ func (s *Server) serveMJPEG(w http.ResponseWriter, r *http.Request, cam *camera)
 		return
 	}
 	detached = true
+	keep := s.keepSlot(r)
 	s.detach(func() {
 		defer release()
+		defer keep()
 		s.left(cam, tMJPEG, s.streamMJPEG(conn, cam))
 	})
 }
@@ -128,6 +132,7 @@ func (s *Server) mjpegBuffered(ctx context.Context, w http.ResponseWriter, cam *
 	h.Set("Content-Type", "multipart/x-mixed-replace; boundary="+mjpegBoundary)
 	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	h.Set("Pragma", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	pw := &partWriter{w: w}

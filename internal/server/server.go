@@ -5,13 +5,13 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/camrelay/camrelay/internal/auth"
 	"github.com/camrelay/camrelay/internal/frame"
 	"github.com/camrelay/camrelay/internal/hub"
 	"github.com/camrelay/camrelay/internal/metrics"
@@ -62,6 +62,27 @@ type Options struct {
 	// bytes; a larger one closes the viewer with 1009 (message too big).
 	// Zero means DefaultMaxViewerMessage.
 	MaxViewerMessage int64
+	// AdminTokenHash is AdminToken as "sha256:<hex>", used when AdminToken
+	// is empty.
+	AdminTokenHash string
+	// Viewers, when enabled, asks for a credential on every path but
+	// /healthz, /readyz, /metrics and the uplink and control endpoints
+	// (which have their own tokens). Nil leaves viewing open.
+	Viewers *auth.Viewers
+	// MetricsToken, when set, is required as "Authorization: Bearer" on
+	// /metrics. The zero Token leaves /metrics open.
+	MetricsToken auth.Token
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client for the per-address limits. Zero trusts none.
+	TrustedProxies auth.Proxies
+	// MaxConnsPerClient caps requests and connections open at once from one
+	// client address. Zero means 64; negative means no cap.
+	MaxConnsPerClient int
+	// MaxAuthFailures and AuthFailureForgive: an address that sent
+	// MaxAuthFailures wrong credentials gets 429 until one is forgiven, one
+	// every AuthFailureForgive. Zero means 10 and 10 s.
+	MaxAuthFailures    int
+	AuthFailureForgive time.Duration
 }
 
 // DefaultMaxViewerMessage bounds a message from a viewer: viewers send
@@ -83,7 +104,9 @@ type Server struct {
 	active  sync.WaitGroup
 	slow    slowLog
 
-	adminHash [sha256.Size]byte
+	admin auth.Token
+	guard *auth.Guard
+	conns *auth.Conns
 
 	// base is the lifetime of the viewers: a viewer outlives the HTTP
 	// handler that accepted it (see detach) and ends when Close cancels
@@ -122,12 +145,24 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Log, cams: map[string]*camera{}, m: opts.Metrics}
 	s.slow.log = opts.Log
-	s.adminHash = sha256.Sum256([]byte(opts.AdminToken))
+	s.admin = auth.NewToken(opts.AdminToken)
+	if opts.AdminToken == "" && opts.AdminTokenHash != "" {
+		if t, err := auth.ParseTokenHash(opts.AdminTokenHash); err != nil {
+			s.log.Error("control stays off: admin token hash unreadable", "err", err)
+		} else {
+			s.admin = t
+		}
+	}
+	if opts.MaxConnsPerClient == 0 {
+		s.opts.MaxConnsPerClient = 64
+	}
+	s.conns = auth.NewConns(s.opts.MaxConnsPerClient)
+	s.guard = auth.NewGuard(auth.GuardOptions{MaxFailures: opts.MaxAuthFailures, Forgive: opts.AuthFailureForgive})
 	for _, c := range opts.Cameras {
 		s.AddCamera(c)
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
-	s.handler = s.routes()
+	s.handler = s.access(s.routes())
 	return s
 }
 

@@ -113,8 +113,10 @@ func (s *Server) viewWS(w http.ResponseWriter, r *http.Request, cam *camera, go2
 	c.SetReadLimit(s.opts.MaxViewerMessage)
 	ww.Release()
 	detached = true
+	keep := s.keepSlot(r)
 	s.detach(func() {
 		defer release()
+		defer keep()
 		s.watchWS(c, ww, cam, go2rtc)
 	})
 }
@@ -356,7 +358,7 @@ func (s *Server) viewerControl(ctx context.Context, v *wsViewer, cam *camera, da
 	refuse := func(status int, msg string) any {
 		return controlAck{Type: "ack", ID: id, Status: status, Error: msg}
 	}
-	if s.opts.AdminToken == "" {
+	if !s.admin.IsSet() {
 		return refuse(http.StatusForbidden, msgControlOff)
 	}
 	var raw map[string]json.RawMessage

@@ -2,10 +2,9 @@ package source
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/camrelay/camrelay/internal/auth"
 	"github.com/camrelay/camrelay/internal/control"
 	"github.com/camrelay/camrelay/internal/wsconn"
 )
@@ -40,7 +40,7 @@ const DefaultMaxFrame = 4 << 20
 // uplinks live as long as their requests. Safe for concurrent use.
 type Push struct {
 	camera   string
-	token    [sha256.Size]byte
+	token    auth.Token
 	insecure bool
 	maxFrame int64
 	sink     Sink
@@ -56,9 +56,12 @@ type Push struct {
 
 // PushOptions configure a Push. Token is required unless Insecure.
 type PushOptions struct {
-	Camera   string
-	Token    string
-	Insecure bool
+	Camera string
+	Token  string
+	// TokenHash is Token stored as "sha256:<hex>" (auth.HashToken); set at
+	// most one of the two.
+	TokenHash string
+	Insecure  bool
 	// MaxFrame is the largest accepted message. Zero means DefaultMaxFrame.
 	MaxFrame int64
 	// AuthFailed is called for each refused uplink; may be nil.
@@ -68,7 +71,11 @@ type PushOptions struct {
 
 // NewPush returns the uplink handler of one camera; frames go to sink.
 func NewPush(opts PushOptions, sink Sink) (*Push, error) {
-	if opts.Token == "" && !opts.Insecure {
+	token, err := auth.TokenFrom(opts.Token, opts.TokenHash)
+	if err != nil {
+		return nil, fmt.Errorf("uplink token: %w", err)
+	}
+	if !token.IsSet() && !opts.Insecure {
 		return nil, errors.New("a push camera needs a token (or insecure: true)")
 	}
 	if opts.MaxFrame <= 0 {
@@ -82,8 +89,8 @@ func NewPush(opts PushOptions, sink Sink) (*Push, error) {
 	}
 	return &Push{
 		camera:   opts.Camera,
-		token:    sha256.Sum256([]byte(opts.Token)),
-		insecure: opts.Insecure && opts.Token == "",
+		token:    token,
+		insecure: opts.Insecure && !token.IsSet(),
 		maxFrame: opts.MaxFrame,
 		sink:     sink,
 		log:      opts.Log,
@@ -102,8 +109,7 @@ func (p *Push) authorized(r *http.Request) bool {
 	if !ok {
 		return false
 	}
-	h := sha256.Sum256([]byte(offered))
-	return subtle.ConstantTimeCompare(h[:], p.token[:]) == 1
+	return p.token.Match(offered)
 }
 
 // bearer returns the token from "Authorization: Bearer T" or, for clients

@@ -156,10 +156,33 @@ export function cameraIDFromPath(path) {
 }
 
 /**
+ * withToken adds the viewer token that the page was opened with (?token=)
+ * to path, so that its sockets and requests carry it: a browser WebSocket
+ * cannot set an Authorization header. Without one the path stays as it is:
+ * a browser signed in with Basic resends that by itself.
+ */
+export function withToken(loc, path) {
+  const token = new URLSearchParams(loc.search || "").get("token");
+  if (!token) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+}
+
+/**
+ * apiURL is the absolute URL of path on the page's own origin, with the
+ * page's viewer token, for fetch. Absolute because a page opened as
+ * http://user:pass@host/ resolves relative URLs with the credentials in
+ * them, which fetch refuses; the origin never has them, and the browser
+ * resends the Basic credentials it keeps for the origin by itself.
+ */
+export function apiURL(loc, path) {
+  return `${loc.origin}${withToken(loc, path)}`;
+}
+
+/**
  * wsURL is the absolute WebSocket URL of path on the page's own host, with
- * wss: when the page came over https:.
+ * wss: when the page came over https:, and the page's viewer token.
  */
 export function wsURL(loc, path) {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}${path}`;
+  return `${scheme}//${loc.host}${withToken(loc, path)}`;
 }

@@ -6,6 +6,8 @@
 // {"key": value} with Authorization: Bearer TOKEN. The gateway's answer
 // (status and body) is shown in a live region, whatever it is.
 
+import { apiURL } from "/static/clock.js";
+
 const TOKEN_KEY = "camrelay.adminToken";
 /** Longest part of an answer's body shown; the rest is cut. */
 const BODY_SHOWN = 400;
@@ -144,7 +146,7 @@ export function setupControls({ cameraID, tokenForm, tokenInput, tokenHint, forg
       return;
     }
     try {
-      const res = await fetch(`/cam/${encodeURIComponent(cameraID)}/control`, {
+      const res = await fetch(`${location.origin}/cam/${encodeURIComponent(cameraID)}/control`, {
         method: "POST",
         headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
         body: JSON.stringify({ [key]: value }),
@@ -194,7 +196,7 @@ export function setupControls({ cameraID, tokenForm, tokenInput, tokenHint, forg
   refresh();
   // The camera's hello and status (as the gateway keeps them) say its current
   // settings, when its firmware reports them.
-  fetch("/api/cameras", { cache: "no-store" })
+  fetch(apiURL(location, "/api/cameras"), { cache: "no-store" })
     .then((r) => (r.ok ? r.json() : []))
     .then((list) => {
       const cam = Array.isArray(list) ? list.find((c) => c.id === cameraID) : null;

@@ -3,7 +3,7 @@
 // up); each tile plays its camera's viewer WebSocket while it is on screen and
 // the page is visible, and closes it otherwise.
 
-import { clockTime, wsURL } from "/static/clock.js";
+import { apiURL, clockTime, withToken, wsURL } from "/static/clock.js";
 import { Player } from "/static/player.js";
 
 const REFRESH_MS = 5000;
@@ -86,7 +86,7 @@ function makeTile(cam) {
   const li = el("li");
   li.dataset.camera = cam.id;
   const link = el("a", "tile");
-  link.href = `/cam/${encodeURIComponent(cam.id)}`;
+  link.href = withToken(location, `/cam/${encodeURIComponent(cam.id)}`);
   const media = el("div", "tile-media");
   const canvas = el("canvas");
   canvas.width = 640;
@@ -163,7 +163,7 @@ function show(list) {
 
 async function refresh() {
   try {
-    const res = await fetch("/api/cameras", { cache: "no-store" });
+    const res = await fetch(apiURL(location, "/api/cameras"), { cache: "no-store" });
     if (!res.ok) {
       throw new Error(`HTTP ${res.status}`);
     }
