@@ -374,5 +374,15 @@ func (c *Cursor) take(s Snapshot) (ev Event, ok bool) {
 // Poll: wait on it, then Poll.
 func (c *Cursor) Changed() <-chan struct{} { return c.changed }
 
+// SkipTo moves the cursor past frame seq, which was delivered to its viewer
+// by other means (the camera's direct fan-out): the next event reports only
+// newer frames, and counts as skipped only those the viewer never got. A
+// cursor already past seq stays where it is.
+func (c *Cursor) SkipTo(seq uint64) {
+	if seq > c.seq {
+		c.seq = seq
+	}
+}
+
 // Seq returns the sequence of the last frame this cursor took.
 func (c *Cursor) Seq() uint64 { return c.seq }

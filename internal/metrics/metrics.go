@@ -36,6 +36,7 @@ type Metrics struct {
 	Messages      *prometheus.CounterVec   // camera, type: text messages from the camera
 
 	Viewers       *prometheus.GaugeVec     // camera, transport
+	ViewersDirect *prometheus.GaugeVec     // camera, transport
 	ViewersTotal  *prometheus.CounterVec   // camera, transport: viewers that joined
 	FramesSent    *prometheus.CounterVec   // camera, transport
 	FramesSkipped *prometheus.CounterVec   // camera, transport
@@ -127,6 +128,9 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 		Viewers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "camrelay_viewers", Help: "Viewers connected now.",
 		}, camT),
+		ViewersDirect: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "camrelay_viewers_direct", Help: "Viewers that keep up and are written to directly by their camera's fan-out goroutine, now (the rest are paced one by one).",
+		}, camT),
 		ViewersTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "camrelay_viewers_joined_total", Help: "Viewers that connected.",
 		}, camT),
@@ -171,7 +175,7 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 	reg.MustRegister(
 		m.FramesIn, m.BytesIn, m.FramesDropped, m.FrameBytes, m.FrameInterval, m.CaptureDelay,
 		m.CameraUp, m.Reconnects, m.Messages,
-		m.Viewers, m.ViewersTotal, m.FramesSent, m.FramesSkipped, m.BytesOut, m.FanoutDelay, m.Disconnects,
+		m.Viewers, m.ViewersDirect, m.ViewersTotal, m.FramesSent, m.FramesSkipped, m.BytesOut, m.FanoutDelay, m.Disconnects,
 		m.AuthFailures, m.LimitHits, m.ViewerRejects, info, m.lastFrame,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -195,6 +199,7 @@ func (m *Metrics) Camera(id string) {
 	}
 	for _, t := range []string{TransportWS, TransportMJPEG} {
 		m.Viewers.WithLabelValues(id, t)
+		m.ViewersDirect.WithLabelValues(id, t)
 		m.FramesSent.WithLabelValues(id, t)
 		m.FramesSkipped.WithLabelValues(id, t)
 		m.BytesOut.WithLabelValues(id, t)

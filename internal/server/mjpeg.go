@@ -42,7 +42,18 @@ type partWriter struct {
 }
 
 func (p *partWriter) write(f *frame.Frame) error {
-	h := append(p.head[:0], "--"+mjpegBoundary+"\r\nContent-Type: image/jpeg\r\nContent-Length: "...)
+	h := appendPartHead(p.head[:0], f)
+	p.head = h
+	p.vec = [3][]byte{h, f.Data, crlf}
+	p.bufs = p.vec[:]
+	_, err := p.bufs.WriteTo(p.w)
+	p.vec = [3][]byte{}
+	return err
+}
+
+// appendPartHead appends the boundary line and headers of f's part.
+func appendPartHead(h []byte, f *frame.Frame) []byte {
+	h = append(h, "--"+mjpegBoundary+"\r\nContent-Type: image/jpeg\r\nContent-Length: "...)
 	h = strconv.AppendInt(h, int64(len(f.Data)), 10)
 	h = append(h, "\r\nX-Timestamp: "...)
 	us := f.Received.UnixMicro()
@@ -53,13 +64,7 @@ func (p *partWriter) write(f *frame.Frame) error {
 		h = append(h, '0')
 	}
 	h = strconv.AppendInt(h, frac, 10)
-	h = append(h, "\r\n\r\n"...)
-	p.head = h
-	p.vec = [3][]byte{h, f.Data, crlf}
-	p.bufs = p.vec[:]
-	_, err := p.bufs.WriteTo(p.w)
-	p.vec = [3][]byte{}
-	return err
+	return append(h, "\r\n\r\n"...)
 }
 
 // serveMJPEG streams multipart/x-mixed-replace for VLC, ffmpeg, Home
@@ -115,7 +120,7 @@ func (s *Server) streamMJPEG(conn net.Conn, cam *camera) string {
 		return writeReason(ctx, err)
 	}
 	pw := &partWriter{w: conn}
-	reason := s.run(ctx, viewer{cam: cam, t: tMJPEG, raw: conn, watchClose: true, send: func(f *frame.Frame, _ uint64) error {
+	reason := s.run(ctx, viewer{cam: cam, t: tMJPEG, raw: conn, watchClose: true, direct: always, send: func(f *frame.Frame, _ uint64) error {
 		return pw.write(f)
 	}})
 	if reason == leftShutdown {
@@ -125,6 +130,8 @@ func (s *Server) streamMJPEG(conn net.Conn, cam *camera) string {
 	}
 	return reason
 }
+
+func always() bool { return true }
 
 // mjpegBuffered is serveMJPEG over a ResponseWriter that cannot be hijacked.
 func (s *Server) mjpegBuffered(ctx context.Context, w http.ResponseWriter, cam *camera) string {

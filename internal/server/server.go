@@ -121,6 +121,7 @@ type camera struct {
 	viewers  [2]atomic.Int64 // by transport: ws, mjpeg
 	perT     [2]transportMetrics
 	settings settingsState
+	lane     *lane // the direct fan-out to viewers that keep up
 }
 
 // New returns the server for cams.
@@ -178,6 +179,7 @@ func (s *Server) AddCamera(c Camera) {
 	for i, t := range transports {
 		cam.perT[i] = newTransportMetrics(s.m, c.ID, t)
 	}
+	cam.lane = newLane(s, cam)
 	s.cams[c.ID] = cam
 	s.order = append(s.order, cam)
 }

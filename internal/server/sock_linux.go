@@ -138,6 +138,18 @@ func (p *pacer) ready(now time.Time, size int, canAsk bool) readiness {
 	return r
 }
 
+// trusted reports whether the viewer has kept up long enough to be checked
+// only now and then.
+func (p *pacer) trusted() bool { return p != nil && p.drainedRun >= trustAfter }
+
+// distrust puts a viewer whose socket turned out full back to being checked
+// at every frame.
+func (p *pacer) distrust() {
+	if p != nil {
+		p.drainedRun = 0
+	}
+}
+
 // check asks the kernel where the bytes written so far are.
 func (p *pacer) check(now time.Time, size int, canAsk bool) readiness {
 	if err := p.rc.Control(p.control); err != nil || p.err != nil {
@@ -204,4 +216,66 @@ func tcpConn(c net.Conn) (*net.TCPConn, bool) {
 	}
 	tc, ok := c.(*net.TCPConn)
 	return tc, ok
+}
+
+// directWriter writes a frame to a viewer's socket with one writev that
+// never waits, for the camera's direct fan-out (lane). Its buffers are
+// reused, so a write costs no allocation. Owned by whoever writes: the lane
+// while the viewer rides it.
+type directWriter struct {
+	rc     syscall.RawConn
+	iov    [3]unix.Iovec
+	nvec   int
+	n      int
+	errno  syscall.Errno
+	writev func(fd uintptr) bool // method value made once
+}
+
+// newDirectWriter returns a writer for c, or nil if c is not a plain TCP
+// connection (TLS must go through crypto/tls).
+func newDirectWriter(c net.Conn) *directWriter {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	d := &directWriter{rc: rc}
+	d.writev = d.call
+	return d
+}
+
+func (d *directWriter) call(fd uintptr) bool {
+	n, _, errno := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&d.iov[0])), uintptr(d.nvec))
+	d.n, d.errno = int(n), errno
+	return true // never wait: a full socket is the lane's signal to let go
+}
+
+// write writes bufs (at most three) without waiting and returns how many
+// bytes the kernel took: fewer than all when the socket filled up, 0 with
+// errWouldBlock when it was full already.
+func (d *directWriter) write(bufs [][]byte) (int, error) {
+	d.nvec = 0
+	for _, b := range bufs {
+		if len(b) > 0 {
+			d.iov[d.nvec].Base = &b[0]
+			d.iov[d.nvec].SetLen(len(b))
+			d.nvec++
+		}
+	}
+	err := d.rc.Write(d.writev)
+	for i := range d.iov {
+		d.iov[i] = unix.Iovec{} // hold no frame
+	}
+	switch {
+	case err != nil:
+		return 0, err // closed, or a write deadline passed
+	case d.errno == unix.EAGAIN || d.errno == unix.EINTR:
+		return 0, errWouldBlock
+	case d.errno != 0:
+		return 0, d.errno
+	}
+	return d.n, nil
 }

@@ -25,3 +25,13 @@ const (
 
 func (p *pacer) ready(time.Time, int, bool) readiness { return drained }
 func (p *pacer) closed() bool                         { return false }
+func (p *pacer) trusted() bool                        { return false }
+func (p *pacer) distrust()                            {}
+
+// directWriter is Linux-only: elsewhere viewers are never written to by
+// the camera's direct fan-out.
+type directWriter struct{}
+
+func newDirectWriter(net.Conn) *directWriter { return nil }
+
+func (d *directWriter) write([][]byte) (int, error) { return 0, errWouldBlock }

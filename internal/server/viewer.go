@@ -12,6 +12,7 @@ import (
 	"github.com/camrelay/camrelay/internal/frame"
 	"github.com/camrelay/camrelay/internal/hub"
 	"github.com/camrelay/camrelay/internal/metrics"
+	"github.com/camrelay/camrelay/internal/wsconn"
 )
 
 // transports indexes camera.viewers and camera.perT.
@@ -26,7 +27,7 @@ const (
 // once: a label lookup per frame per viewer would cost more than the rest of
 // the bookkeeping.
 type transportMetrics struct {
-	viewers              prometheus.Gauge
+	viewers, direct      prometheus.Gauge
 	joined               prometheus.Counter
 	sent, skipped, bytes prometheus.Counter
 	fanout               prometheus.Observer
@@ -40,6 +41,7 @@ func newTransportMetrics(m *metrics.Metrics, cam, t string) transportMetrics {
 	}
 	return transportMetrics{
 		viewers: m.Viewers.WithLabelValues(cam, t),
+		direct:  m.ViewersDirect.WithLabelValues(cam, t),
 		joined:  m.ViewersTotal.WithLabelValues(cam, t),
 		sent:    m.FramesSent.WithLabelValues(cam, t),
 		skipped: m.FramesSkipped.WithLabelValues(cam, t),
@@ -134,6 +136,10 @@ type viewer struct {
 	ask func() <-chan error
 	// probe, if set, asks the same and waits for the answer, at most d.
 	probe func(ctx context.Context, d time.Duration) error
+	// direct, if set, says whether the viewer may ride its camera's lane
+	// now (lane.go); ws is its WebSocket writer, nil for MJPEG.
+	direct func() bool
+	ws     *wsconn.Writer
 }
 
 // A viewer that can be asked (WebSocket) starts on probation: before each
@@ -183,7 +189,29 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 		defer t.Stop()
 		closeTick = t.C
 	}
+	rd := v.rider(p)
+	rideAfter := 0 // after the lane lets it go, the viewer sends a frame itself first
 	for {
+		if rd != nil && sent >= rideAfter && p.trusted() && (v.probe == nil || prompt >= probation) && rd.direct() {
+			// Kept up long enough: the camera's lane writes the frames
+			// until something needs this goroutine again.
+			_ = v.raw.SetWriteDeadline(time.Time{}) // a direct write must not meet an old deadline
+			rd.seq = cur.Seq()
+			v.cam.lane.ride(ctx, rd)
+			if ctx.Err() != nil {
+				return leftReason(ctx)
+			}
+			cur.SkipTo(rd.seq)
+			rideAfter = sent + 1
+			deadline = time.Now().Add(s.opts.WriteTimeout)
+			_ = v.raw.SetWriteDeadline(deadline)
+			if rd.err != nil {
+				return writeReason(ctx, rd.err)
+			}
+			if err := rd.finish(v.raw); err != nil {
+				return writeReason(ctx, err)
+			}
+		}
 		ev, ok := cur.Poll()
 		if !ok {
 			if closeTick == nil {
@@ -309,6 +337,33 @@ func (s *Server) run(ctx context.Context, v viewer) string {
 			tm.fanout.Observe(start.Sub(f.Received).Seconds())
 		}
 	}
+}
+
+// rider returns the viewer's place on its camera's lane, or nil if it can
+// never ride (not a plain TCP socket, not Linux, no pacer).
+func (v viewer) rider(p *pacer) *rider {
+	if v.direct == nil || v.raw == nil || p == nil {
+		return nil
+	}
+	dw := newDirectWriter(v.raw)
+	if dw == nil {
+		return nil
+	}
+	return &rider{t: v.t, dw: dw, ws: v.ws, pacer: p, direct: v.direct}
+}
+
+// finish sends what the lane could not: the end of a frame a partial
+// write left, so that the next write starts on a message boundary.
+func (r *rider) finish(raw net.Conn) error {
+	if r.ws != nil {
+		return r.ws.Flush() // the WebSocket writer kept the rest
+	}
+	if len(r.rest) == 0 {
+		return nil
+	}
+	_, err := r.rest.WriteTo(raw)
+	r.rest = nil
+	return err
 }
 
 // leftReason says why ctx ended: the viewer closed, or the gateway stops.

@@ -176,7 +176,8 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 			return writeReason(ctx, err)
 		}
 	}
-	vw := viewer{cam: cam, t: tWS, raw: raw, ask: v.ask(ctx), probe: v.probe}
+	vw := viewer{cam: cam, t: tWS, raw: raw, ask: v.ask(ctx), probe: v.probe, ws: v.w,
+		direct: func() bool { return !v.meta.Load() }}
 	vw.send = func(f *frame.Frame, skipped uint64) error {
 		if v.meta.Load() {
 			if err := v.writeJSON(context.Background(), frameMeta{

@@ -224,8 +224,9 @@ func (p *Push) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // frames, text messages JSON.
 func (p *Push) read(c *websocket.Conn) error {
 	ctx := context.Background() // the conn is closed to stop reading
+	var m messageReader
 	for {
-		typ, data, err := c.Read(ctx)
+		typ, data, err := m.read(ctx, c)
 		if err != nil {
 			return err
 		}

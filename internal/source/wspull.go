@@ -111,11 +111,12 @@ func (w *WSPull) Run(ctx context.Context, sink Sink) error {
 	sink.Connected()
 	log.Info("board connected", "url", shown)
 
+	var m messageReader
 	for {
 		// The library closes the connection when a Read's context ends,
 		// which is what a stall or the end of ctx should do.
 		rctx, cancel := context.WithTimeout(ctx, timeout)
-		typ, data, err := c.Read(rctx)
+		typ, data, err := m.read(rctx, c)
 		stalled := rctx.Err() != nil
 		cancel()
 		if err != nil {

@@ -105,11 +105,24 @@ type coalescer struct {
 	n       int
 	buffers net.Buffers
 	vec     [2][]byte
+	rest    net.Buffers // what a direct write left unsent: goes out first
+	closed  bool        // a close frame went out: no more data frames
 }
+
+// opClose is the first byte of a final close frame (RFC 6455 §5.2).
+const opClose = 0x88
 
 func (c *coalescer) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.drainRest(); err != nil {
+		return 0, err
+	}
+	if c.n == 0 && len(p) > 0 && p[0] == opClose {
+		// With nothing held, a write starts at a frame boundary: this is
+		// the library's close frame.
+		c.closed = true
+	}
 	if len(p) == coalesceBuf && c.n == 0 {
 		c.n = copy(c.held[:], p)
 		return len(p), nil
@@ -131,12 +144,68 @@ func (c *coalescer) Write(p []byte) (int, error) {
 func (c *coalescer) flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.drainRest(); err != nil {
+		return err
+	}
 	if c.n == 0 {
 		return nil
 	}
 	_, err := c.conn.Write(c.held[:c.n])
 	c.n = 0
 	return err
+}
+
+func (c *coalescer) drainRest() error {
+	if len(c.rest) == 0 {
+		return nil
+	}
+	_, err := c.rest.WriteTo(c.conn) // consumes c.rest
+	c.rest = nil
+	return err
+}
+
+// Direct writes. For a viewer that keeps up, the gateway's fan-out writes
+// each binary message straight to the socket, without the library's
+// per-message locks and buffering: it frames the message itself (AppendBinaryHeader)
+// and writes it while holding the lock that every write of the library
+// takes, at a moment when no part of a library message is held back, so
+// messages never interleave. What a non-blocking write could not send is
+// kept (KeepRest) and goes out, blocking, before anything else is written.
+
+// TryLockDirect locks the connection for a direct write. It fails while
+// the library is writing, holds part of a message or has sent its close
+// frame, or before the connection was hijacked.
+func (w *Writer) TryLockDirect() bool {
+	c := w.cw
+	if c == nil || !c.mu.TryLock() {
+		return false
+	}
+	if c.n != 0 || len(c.rest) != 0 || c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// UnlockDirect ends what TryLockDirect began.
+func (w *Writer) UnlockDirect() { w.cw.mu.Unlock() }
+
+// KeepRest keeps the unsent end of a direct write; the next write, or
+// Flush, sends it first. Call it with the direct lock held.
+func (w *Writer) KeepRest(rest net.Buffers) { w.cw.rest = rest }
+
+// AppendBinaryHeader appends the header of an unmasked, final binary frame
+// of n payload bytes: what a server sends (RFC 6455 §5.2).
+func AppendBinaryHeader(b []byte, n int) []byte {
+	switch {
+	case n < 126:
+		return append(b, 0x82, byte(n))
+	case n <= 0xFFFF:
+		return append(b, 0x82, 126, byte(n>>8), byte(n))
+	default:
+		return append(b, 0x82, 127, byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
 }
 
 // CloseWithin sends a close frame and waits at most d for the peer's reply,

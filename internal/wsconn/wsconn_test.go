@@ -168,3 +168,112 @@ func TestCloseWithinDoesNotWaitForADeadPeer(t *testing.T) {
 		t.Fatalf("CloseWithin took %v", d)
 	}
 }
+
+// TestDirectWritesInterleaveWithTheLibraryWithoutSplittingMessages: binary
+// messages framed by AppendBinaryHeader and written straight to the socket,
+// some only partly with the rest kept (KeepRest), mixed with the library's
+// own messages of every size from another goroutine, all arrive whole; and
+// after the library's close frame no direct write is allowed.
+func TestDirectWritesInterleaveWithTheLibraryWithoutSplittingMessages(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, coalesceBuf - 2, coalesceBuf, coalesceBuf + 1, 65535, 65536, 70000}
+	msg := func(tag byte, i, n int) []byte {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = tag + byte(i*31+j)
+		}
+		return b
+	}
+	const rounds = 40
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		ww := NewWriter(w)
+		c, err := websocket.Accept(ww, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.CloseNow()
+		raw := ww.Conn()
+		var lib sync.WaitGroup
+		lib.Add(1)
+		go func() { // the library's messages: text, every size
+			defer lib.Done()
+			for i := range rounds {
+				if err := c.Write(context.Background(), websocket.MessageText, msg('t', i, sizes[i%len(sizes)])); err != nil {
+					t.Error(err)
+					return
+				}
+				_ = ww.Flush()
+			}
+		}()
+		for i := 0; i < rounds; {
+			if !ww.TryLockDirect() {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			p := msg('b', i, sizes[(i*7)%len(sizes)])
+			bufs := net.Buffers{AppendBinaryHeader(nil, len(p)), p}
+			if i%3 == 0 {
+				// A partial write: the first bytes now, the rest kept.
+				all := append(append([]byte{}, bufs[0]...), p...)
+				cut := len(all) / 2
+				if _, err := raw.Write(all[:cut]); err != nil {
+					t.Error(err)
+				}
+				ww.KeepRest(net.Buffers{all[cut:]})
+			} else if _, err := bufs.WriteTo(raw); err != nil {
+				t.Error(err)
+			}
+			ww.UnlockDirect()
+			if i%3 == 0 {
+				// As the viewer's goroutine does once the lane lets it go.
+				if err := ww.Flush(); err != nil {
+					t.Error(err)
+				}
+			}
+			i++
+		}
+		lib.Wait()
+		if err := ww.Flush(); err != nil {
+			t.Error(err)
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+		if ww.TryLockDirect() {
+			ww.UnlockDirect()
+			t.Error("a direct write was allowed after the close frame")
+		}
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	var text, binary int
+	for text+binary < 2*rounds {
+		typ, got, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %d text and %d binary messages: %v", text, binary, err)
+		}
+		var want []byte
+		if typ == websocket.MessageText {
+			want = msg('t', text, sizes[text%len(sizes)])
+			text++
+		} else {
+			want = msg('b', binary, sizes[(binary*7)%len(sizes)])
+			binary++
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%v message %d arrived as %d different bytes", typ, text+binary, len(got))
+		}
+	}
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Errorf("ended with %v, want a normal close", err)
+	}
+	<-done
+}
