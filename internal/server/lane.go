@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -40,7 +41,6 @@ type rider struct {
 	pacer  *pacer
 	direct func() bool // whether the viewer may ride now; re-checked every frame
 	seq    uint64      // the last frame written to the viewer
-	head   []byte
 	bufs   [3][]byte
 
 	// Set when the lane lets the viewer go.
@@ -57,6 +57,7 @@ type lane struct {
 	rides []*rider
 	on    bool         // the lane's goroutine runs
 	last  *frame.Frame // the newest frame the lane took
+	heads [2][]byte    // last's WebSocket and MJPEG headers, made once for all riders
 }
 
 func newLane(s *Server, cam *camera) *lane {
@@ -162,7 +163,11 @@ func (l *lane) run() {
 
 // send writes f to every rider that has not had it. l.mu must be held.
 func (l *lane) send(f *frame.Frame) {
-	l.last = f
+	if l.last != f {
+		l.last = f
+		l.heads[tWS] = wsconn.AppendBinaryHeader(l.heads[tWS][:0], len(f.Data))
+		l.heads[tMJPEG] = appendPartHead(l.heads[tMJPEG][:0], f)
+	}
 	var sent, skipped [2]uint64
 	now := time.Now()
 	for i := 0; i < len(l.rides); {
@@ -176,7 +181,7 @@ func (l *lane) send(f *frame.Frame) {
 			continue
 		}
 		start := time.Now()
-		wrote, rest, err := r.write(f)
+		wrote, rest, err := r.write(f, l.heads[r.t])
 		if wrote {
 			if r.seq > 0 {
 				skipped[r.t] += f.Seq - r.seq - 1
@@ -208,19 +213,17 @@ func (l *lane) send(f *frame.Frame) {
 // way (the rest, if any, is for the viewer's goroutine to finish); false
 // with no error means the socket or the library was busy and nothing was
 // written.
-func (r *rider) write(f *frame.Frame) (wrote bool, rest net.Buffers, err error) {
+func (r *rider) write(f *frame.Frame, head []byte) (wrote bool, rest net.Buffers, err error) {
 	var bufs [][]byte
 	if r.ws != nil {
 		if !r.ws.TryLockDirect() {
 			return false, nil, nil
 		}
 		defer r.ws.UnlockDirect()
-		r.head = wsconn.AppendBinaryHeader(r.head[:0], len(f.Data))
-		r.bufs = [3][]byte{r.head, f.Data}
+		r.bufs = [3][]byte{head, f.Data}
 		bufs = r.bufs[:2]
 	} else {
-		r.head = appendPartHead(r.head[:0], f)
-		r.bufs = [3][]byte{r.head, f.Data, crlf}
+		r.bufs = [3][]byte{head, f.Data, crlf}
 		bufs = r.bufs[:3]
 	}
 	defer func() { r.bufs = [3][]byte{} }()
@@ -247,11 +250,17 @@ func (r *rider) write(f *frame.Frame) (wrote bool, rest net.Buffers, err error) 
 }
 
 // unsent returns what follows the first n bytes of bufs, or nil if n
-// covers them all.
+// covers them all. The header (bufs[0]) is shared by all riders and made
+// anew for the next frame, so what is left of it is copied; the JPEG is
+// immutable and the trailer constant.
 func unsent(bufs [][]byte, n int) net.Buffers {
 	for i, b := range bufs {
 		if n < len(b) {
-			out := net.Buffers{b[n:]}
+			rest := b[n:]
+			if i == 0 {
+				rest = bytes.Clone(rest)
+			}
+			out := net.Buffers{rest}
 			for _, c := range bufs[i+1:] {
 				if len(c) > 0 {
 					out = append(out, c)
