@@ -44,8 +44,10 @@ func mjpegServer(t *testing.T, frame []byte) string {
 }
 
 // wsBoard is a board running a WebSocket server that sends frames with
-// sendBIN, as in the classic ESP32 tutorial.
-func wsBoard(t *testing.T, frame []byte) string {
+// sendBIN, as in the classic ESP32 tutorial. With acks, it also answers each
+// control command with an ack that applies every setting; without, it
+// ignores what it is sent.
+func wsBoard(t *testing.T, frame []byte, acks bool) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
@@ -53,7 +55,12 @@ func wsBoard(t *testing.T, frame []byte) string {
 			return
 		}
 		defer c.CloseNow()
-		ctx := c.CloseRead(r.Context())
+		ctx := r.Context()
+		if acks {
+			go answerControl(ctx, c)
+		} else {
+			ctx = c.CloseRead(ctx)
+		}
 		for {
 			if c.Write(ctx, websocket.MessageBinary, frame) != nil {
 				return
@@ -68,6 +75,28 @@ func wsBoard(t *testing.T, frame []byte) string {
 	t.Cleanup(srv.CloseClientConnections)
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+// answerControl acks every control command read from c, applying all its
+// settings, until c fails.
+func answerControl(ctx context.Context, c *websocket.Conn) {
+	for {
+		typ, msg, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		var cmd map[string]any
+		if typ != websocket.MessageText || json.Unmarshal(msg, &cmd) != nil || cmd["type"] != "control" {
+			continue
+		}
+		id := cmd["id"]
+		delete(cmd, "type")
+		delete(cmd, "id")
+		ack, _ := json.Marshal(map[string]any{"type": "ack", "id": id, "ok": true, "applied": cmd})
+		if c.Write(ctx, websocket.MessageText, ack) != nil {
+			return
+		}
+	}
 }
 
 // TestSixteenCamerasOfMixedSources: one gateway, 16 cameras of every kind
@@ -102,7 +131,7 @@ func TestSixteenCamerasOfMixedSources(t *testing.T) {
 		fmt.Fprintf(&cfg, "  - {id: jpeg-%d, source: jpeg, url: %q, interval: 200ms}\n", i, still.URL)
 	}
 	for i := range 2 {
-		fmt.Fprintf(&cfg, "  - {id: ws-%d, source: ws-pull, url: %q}\n", i, wsBoard(t, frame))
+		fmt.Fprintf(&cfg, "  - {id: ws-%d, source: ws-pull, url: %q}\n", i, wsBoard(t, frame, false))
 	}
 	fmt.Fprintf(&cfg, "  - {id: broken, source: mjpeg, url: %q}\n", dead)
 	g := startGateway(t, cfg.String())

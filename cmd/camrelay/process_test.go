@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -227,18 +225,4 @@ func clientFrame(opcode byte, payload []byte) []byte {
 		b.WriteByte(c ^ mask[i%4])
 	}
 	return b.Bytes()
-}
-
-// readUntil reads viewer messages until one contains want, or fails.
-func readUntil(t *testing.T, ctx context.Context, read func(context.Context) ([]byte, error), want string) {
-	t.Helper()
-	for {
-		msg, err := read(ctx)
-		if err != nil {
-			t.Fatalf("waiting for %q: %v", want, err)
-		}
-		if strings.Contains(string(msg), want) {
-			return
-		}
-	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // cameraWebControl is the port-80 side of the stock CameraWebServer:
@@ -114,47 +111,8 @@ cameras:
 // control like a push camera, and its ack comes back.
 func TestControlOfAWSPullBoard(t *testing.T) {
 	frame := testFrames(t, 1)[0]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		ctx := r.Context()
-		go func() {
-			for {
-				typ, msg, err := c.Read(ctx)
-				if err != nil {
-					return
-				}
-				var cmd map[string]any
-				if typ != websocket.MessageText || json.Unmarshal(msg, &cmd) != nil || cmd["type"] != "control" {
-					continue
-				}
-				id := cmd["id"]
-				delete(cmd, "type")
-				delete(cmd, "id")
-				ack, _ := json.Marshal(map[string]any{"type": "ack", "id": id, "ok": true, "applied": cmd})
-				if c.Write(ctx, websocket.MessageText, ack) != nil {
-					return
-				}
-			}
-		}()
-		for {
-			if c.Write(ctx, websocket.MessageBinary, frame) != nil {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(srv.CloseClientConnections)
 	g := startGateway(t, fmt.Sprintf("admin_token: adm1n\ncameras:\n  - {id: legacy, source: ws-pull, url: %q}\n",
-		"ws"+strings.TrimPrefix(srv.URL, "http")+"/"))
+		wsBoard(t, frame, true)+"/"))
 	waitFor(t, 10*time.Second, "the board online", func() bool {
 		return g.metric(t, `camrelay_camera_up{camera="legacy"}`) == 1
 	})

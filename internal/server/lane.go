@@ -169,18 +169,17 @@ func (l *lane) send(f *frame.Frame) {
 		l.heads[tMJPEG] = appendPartHead(l.heads[tMJPEG][:0], f)
 	}
 	var sent, skipped [2]uint64
-	now := time.Now()
 	for i := 0; i < len(l.rides); {
 		r := l.rides[i]
 		if f.Seq <= r.seq {
 			i++ // written by its goroutine before it joined
 			continue
 		}
-		if !r.direct() || r.pacer.ready(now, len(f.Data), false) != drained {
+		start := time.Now()
+		if !r.direct() || r.pacer.ready(start, len(f.Data), false) != drained {
 			l.letGo(i, nil, nil)
 			continue
 		}
-		start := time.Now()
 		wrote, rest, err := r.write(f, l.heads[r.t])
 		if wrote {
 			if r.seq > 0 {

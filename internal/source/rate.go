@@ -1,8 +1,9 @@
 package source
 
 import (
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/camrelay/camrelay/internal/frame"
 )
@@ -24,18 +25,13 @@ func LimitRate(sink Sink, fps int) Sink {
 	if fps <= 0 {
 		return sink
 	}
-	burst := max(2, float64(fps)/2)
-	return &rateSink{Sink: sink, rate: float64(fps), burst: burst, tokens: burst}
+	return &rateSink{Sink: sink, lim: rate.NewLimiter(rate.Limit(fps), max(2, fps/2))}
 }
 
 // rateSink is LimitRate's Sink. Safe for concurrent use.
 type rateSink struct {
 	Sink
-	rate, burst float64 // frames per second, bucket size
-
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
+	lim *rate.Limiter
 }
 
 func (r *rateSink) Publish(f *frame.Frame) uint64 {
@@ -46,18 +42,5 @@ func (r *rateSink) Publish(f *frame.Frame) uint64 {
 	return r.Sink.Publish(f)
 }
 
-// take refills the bucket for the time since the last frame and takes a
-// token if there is one.
-func (r *rateSink) take(now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.last.IsZero() {
-		r.tokens = min(r.burst, r.tokens+now.Sub(r.last).Seconds()*r.rate)
-	}
-	r.last = now
-	if r.tokens < 1 {
-		return false
-	}
-	r.tokens--
-	return true
-}
+// take takes a token for a frame that came at now, if there is one.
+func (r *rateSink) take(now time.Time) bool { return r.lim.AllowN(now, 1) }
