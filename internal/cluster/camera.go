@@ -47,6 +47,10 @@ type camera struct {
 	active  atomic.Bool   // the local link delivers frames
 	yielded atomic.Bool   // another gateway claimed the camera after us; cleared by a new local link
 	rev     atomic.Uint64 // directory revision of our claim; 0 while unclaimed
+	// fresh: the link connected after our last claim was written. Its claim
+	// overwrites any other gateway's (newest link wins); any other claim
+	// (a renewal after our entry expired) never does.
+	fresh atomic.Bool
 
 	// Handoff from the source to the loop: newest wins.
 	pending    atomic.Pointer[frame.Frame]
@@ -221,6 +225,7 @@ func (t *tee) Connected() {
 	t.Sink.Connected()
 	t.c.yielded.Store(false)
 	t.c.rev.Store(0) // a fresh claim, not a renewal of an older one
+	t.c.fresh.Store(true)
 	t.c.active.Store(true)
 	notify(t.c.n.dirty)
 }

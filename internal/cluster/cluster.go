@@ -98,6 +98,7 @@ type Node struct {
 
 	reconnected chan struct{} // capacity 1: NATS came back; re-create the watcher
 	dirty       chan struct{} // capacity 1: a local camera's ownership may have changed
+	closed      chan struct{} // closed when the NATS connection is
 
 	mu      sync.Mutex // guards cameras and dir
 	cameras map[string]*camera
@@ -133,6 +134,7 @@ func Connect(ctx context.Context, opts Options) (*Node, error) {
 		subject:     subjects{prefix: "camrelay." + opts.Namespace},
 		reconnected: make(chan struct{}, 1),
 		dirty:       make(chan struct{}, 1),
+		closed:      make(chan struct{}),
 		cameras:     map[string]*camera{},
 		dir:         map[string]entry{},
 	}
@@ -164,6 +166,8 @@ func Connect(ctx context.Context, opts Options) (*Node, error) {
 			notify(n.reconnected)
 			n.log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted())
 		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(n.closed) }),
+		nats.DrainTimeout(drainWait),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			n.m.Connected.Set(0)
 			n.log.Warn("disconnected from NATS; local cameras and viewers carry on", "err", err)
@@ -216,7 +220,7 @@ func (n *Node) Conn() *nats.Conn { return n.nc }
 // until ctx ends, then closes the NATS connection. It returns nil then: a
 // NATS outage is logged and retried, never an error of the gateway.
 func (n *Node) Run(ctx context.Context) error {
-	defer n.nc.Close()
+	defer n.drain()
 	g, gctx := errgroup.WithContext(ctx)
 	n.mu.Lock()
 	n.spawn = func(loop func(context.Context)) { g.Go(func() error { loop(gctx); return nil }) }
@@ -232,6 +236,27 @@ func (n *Node) Run(ctx context.Context) error {
 	n.spawn = nil
 	n.mu.Unlock()
 	return err
+}
+
+// drainWait bounds the goodbye to NATS at shutdown.
+const drainWait = 2 * time.Second
+
+// drain closes the connection after the server has forgotten this
+// gateway's subscriptions. A plain close leaves a moment in which the
+// server still routes a control or snapshot request to us, and the other
+// gateway waits out its timeout instead of hearing "no responders" at once.
+func (n *Node) drain() {
+	if err := n.nc.Drain(); err != nil { // not connected: nothing to tell
+		n.nc.Close()
+		return
+	}
+	t := time.NewTimer(drainWait)
+	defer t.Stop()
+	select {
+	case <-n.closed:
+	case <-t.C:
+		n.nc.Close()
+	}
 }
 
 // subjects names the NATS subjects of one namespace.

@@ -118,6 +118,7 @@ func (n *Node) directorySession(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			n.releaseAll(kv)
 			return nil
 		case <-n.reconnected:
 			return errReconnected
@@ -232,19 +233,60 @@ func (n *Node) reconcile(ctx context.Context, kv jetstream.KeyValue) {
 	}
 }
 
-// claim writes this gateway as the owner of c, whoever held it before: the
-// newest link wins.
+// claim writes this gateway as the owner of c. A link that connected since
+// our last claim takes the camera whoever held it (the newest link wins).
+// Otherwise this is a renewal of an entry that expired or was lost (a slow
+// heartbeat, a NATS restart): it is written only if no other gateway
+// claimed the camera meanwhile, and if one did, its link is the newer and
+// ours gives way.
 func (n *Node) claim(ctx context.Context, kv jetstream.KeyValue, c *camera) {
 	data, _ := json.Marshal(entry{Gateway: n.opts.Name, Name: c.name, Source: c.source})
 	octx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	rev, err := kv.Put(octx, c.id, data)
+	fresh := c.fresh.Load()
+	var rev uint64
+	var err error
+	if fresh {
+		rev, err = kv.Put(octx, c.id, data)
+	} else {
+		rev, err = n.renew(octx, kv, c, data)
+	}
 	if err != nil {
 		n.log.Debug("directory claim failed; retried at the next heartbeat", "camera", c.id, "err", err)
 		return
 	}
+	if rev == 0 {
+		return // another gateway holds it: c yielded
+	}
+	if fresh {
+		c.fresh.Store(false)
+	}
 	c.rev.Store(rev)
-	n.log.Debug("camera claimed in the directory", "camera", c.id, "revision", rev)
+	n.log.Debug("camera claimed in the directory", "camera", c.id, "revision", rev, "fresh", fresh)
+}
+
+// renew writes our claim on c only where no other gateway's stands. It
+// returns the new revision, or 0 after yielding c to the gateway that holds
+// the entry.
+func (n *Node) renew(ctx context.Context, kv jetstream.KeyValue, c *camera, data []byte) (uint64, error) {
+	rev, err := kv.Create(ctx, c.id, data)
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return rev, err
+	}
+	cur, err := kv.Get(ctx, c.id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, fmt.Errorf("directory entry of %s vanished while claiming: %w", c.id, err)
+	}
+	if err != nil {
+		return 0, err
+	}
+	var v entry
+	if json.Unmarshal(cur.Value(), &v) == nil && v.Gateway != "" && v.Gateway != n.opts.Name {
+		n.yield(c, v.Gateway)
+		return 0, nil
+	}
+	// Our own entry from before (or garbage under our key): take it over.
+	return kv.Update(ctx, c.id, data, cur.Revision())
 }
 
 // heartbeat renews this gateway's entries, each only if it is still ours:
@@ -281,6 +323,20 @@ func (n *Node) heartbeat(ctx context.Context, kv jetstream.KeyValue) {
 		}
 	}
 	n.reconcile(ctx, kv)
+}
+
+// releaseAll deletes this gateway's claims as it shuts down, so that the
+// others show its cameras without an owner at once rather than when the
+// entries expire. A claim another gateway has overwritten stays.
+func (n *Node) releaseAll(kv jetstream.KeyValue) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	for _, c := range n.localCameras() {
+		if rev := c.rev.Load(); rev != 0 && !c.yielded.Load() {
+			_ = kv.Delete(ctx, c.id, jetstream.LastRevision(rev))
+			c.rev.Store(0)
+		}
+	}
 }
 
 func (n *Node) localCameras() []*camera {
