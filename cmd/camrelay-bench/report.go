@@ -276,9 +276,9 @@ func (rep *report) markdown() string {
 
 	p("# camrelay benchmark")
 	p("")
-	p("Run %s, took %s. Flags: `-n %s -duration %s -slow-duration %s -transports %s%s%s`.",
+	p("Run %s, took %s. Flags: `-n %s -duration %s -slow-duration %s -transports %s -repeat %d%s%s`.",
 		rep.started.UTC().Format("2006-01-02 15:04 UTC"), rep.elapsed.Round(time.Second), joinInts(o.ns), o.duration, o.slowDuration,
-		strings.Join(o.transports, ","), flagIf(o.skipCeiling, " -skip-ceiling"), flagIf(o.quick, " -quick"))
+		strings.Join(o.transports, ","), o.repeat, flagIf(o.skipCeiling, " -skip-ceiling"), flagIf(o.quick, " -quick"))
 	p("")
 	p("## Machine")
 	p("")
@@ -633,6 +633,9 @@ func (rep *report) methodSection(p printer) {
 	p("- Server CPU is the server process's time on CPU over the window, summed over its threads from /proc/PID/task/*/schedstat (nanoseconds; /proc/PID/stat's 10 ms ticks as fallback); RSS from /proc/PID/statm. Loopback delivery to the viewers runs in softirq context, which this kernel may charge to no process (the \"irq\" share of machine busy): it is left out of both the gateway's and the ceiling's figures alike.")
 	p("- Every row starts a fresh server process, so memory kept from an earlier, larger case does not leak into the next.")
 	p("- The machine may be shared: a fan-out pair (gateway, then ceiling) during which other processes used more than %.1f cores is measured once more, within %s per run, and the quieter pair is kept; the notes say so.", disturbedLoad, retryBudget)
+	if rep.opts.repeat > 1 {
+		p("- A pair of at most %d viewers uses a few hundredths of a core, so a neighbour's burst moves its ratio a lot: it is measured %d times, interleaved, and the pair with the median ratio is reported; the notes list every ratio.", repeatUpTo, rep.opts.repeat)
+	}
 	p("- fps per viewer = JPEGs received in the window ÷ window; latency percentiles are over every frame of every viewer in the window.")
 }
 
