@@ -327,14 +327,21 @@ func (n *Node) heartbeat(ctx context.Context, kv jetstream.KeyValue) {
 
 // releaseAll deletes this gateway's claims as it shuts down, so that the
 // others show its cameras without an owner at once rather than when the
-// entries expire. A claim another gateway has overwritten stays.
+// entries expire. It reads each key rather than trusting the revision it
+// holds: a claim cut short by the shutdown may have been written without
+// its answer arriving. A claim another gateway has overwritten stays.
 func (n *Node) releaseAll(kv jetstream.KeyValue) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	for _, c := range n.localCameras() {
-		if rev := c.rev.Load(); rev != 0 && !c.yielded.Load() {
-			_ = kv.Delete(ctx, c.id, jetstream.LastRevision(rev))
-			c.rev.Store(0)
+		c.rev.Store(0)
+		cur, err := kv.Get(ctx, c.id)
+		if err != nil {
+			continue // none, or NATS is gone: the entry expires
+		}
+		var v entry
+		if json.Unmarshal(cur.Value(), &v) == nil && v.Gateway == n.opts.Name {
+			_ = kv.Delete(ctx, c.id, jetstream.LastRevision(cur.Revision()))
 		}
 	}
 }
