@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -342,6 +343,15 @@ func (b *bench) fanout(ctx context.Context, kind, transport string, n int) (res 
 			res.notes = append(res.notes, fmt.Sprintf("frame counters: %v", err))
 		}
 		res.gwIn, res.gwSent, res.gwSkipped = fc1.in-fc0.in, fc1.sent-fc0.sent, fc1.skipped-fc0.skipped
+		var hb []string
+		for _, r := range slices.Sorted(maps.Keys(fc1.handbacks)) {
+			if d := fc1.handbacks[r] - fc0.handbacks[r]; d > 0 {
+				hb = append(hb, fmt.Sprintf("%s %.0f", r, d))
+			}
+		}
+		if len(hb) > 0 {
+			res.notes = append(res.notes, "viewers handed back from the direct lane to their own goroutines in the window (camrelay_lane_handbacks_total): "+strings.Join(hb, ", "))
+		}
 	}
 	if res.rssN, res.goMemN, err = b.memory(ctx, t); err != nil {
 		return fail(fmt.Errorf("memory with %d viewers: %w", n, err))

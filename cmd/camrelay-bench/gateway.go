@@ -386,11 +386,14 @@ func (t *target) scrape(ctx context.Context, names ...string) (map[string]float6
 		if end < 0 || !want[line[:end]] {
 			continue
 		}
-		rest := line[end:]
+		rest, reason := line[end:], ""
 		if rest[0] == '{' {
 			i := strings.LastIndexByte(rest, '}')
 			if i < 0 {
 				continue
+			}
+			if _, r, ok := strings.Cut(rest[:i], `reason="`); ok {
+				reason, _, _ = strings.Cut(r, `"`)
 			}
 			rest = rest[i+1:]
 		}
@@ -403,6 +406,9 @@ func (t *target) scrape(ctx context.Context, names ...string) (map[string]float6
 			return nil, fmt.Errorf("parse /metrics %s: %w", line[:end], err)
 		}
 		got[line[:end]] += v
+		if reason != "" {
+			got[line[:end]+"/"+reason] += v
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read /metrics: %w", err)
@@ -417,6 +423,7 @@ const (
 	mFramesIn      = "camrelay_frames_received_total"
 	mFramesSent    = "camrelay_frames_sent_total"
 	mFramesSkipped = "camrelay_frames_skipped_total"
+	mHandbacks     = "camrelay_lane_handbacks_total"
 )
 
 // goMemory returns go_memstats_heap_inuse_bytes +
@@ -437,12 +444,22 @@ func (t *target) goMemory(ctx context.Context) (int64, error) {
 // frameCounters returns the gateway's frames received, sent to viewers and
 // skipped for viewers (newest wins), all cameras and transports together.
 func (t *target) frameCounters(ctx context.Context) (frameCounters, error) {
-	m, err := t.scrape(ctx, mFramesIn, mFramesSent, mFramesSkipped)
-	return frameCounters{in: m[mFramesIn], sent: m[mFramesSent], skipped: m[mFramesSkipped]}, err
+	m, err := t.scrape(ctx, mFramesIn, mFramesSent, mFramesSkipped, mHandbacks)
+	fc := frameCounters{in: m[mFramesIn], sent: m[mFramesSent], skipped: m[mFramesSkipped], handbacks: map[string]float64{}}
+	for k, v := range m {
+		if r, ok := strings.CutPrefix(k, mHandbacks+"/"); ok {
+			fc.handbacks[r] = v
+		}
+	}
+	return fc, err
 }
 
-// frameCounters are cumulative gateway frame counts.
-type frameCounters struct{ in, sent, skipped float64 }
+// frameCounters are cumulative gateway frame counts, and the viewers handed
+// back from the direct lane by reason.
+type frameCounters struct {
+	in, sent, skipped float64
+	handbacks         map[string]float64
+}
 
 // viewerCount returns how many viewers of transport the gateway counts.
 func (t *target) viewerCount(ctx context.Context, transport string) (int, error) {

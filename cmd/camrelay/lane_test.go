@@ -97,14 +97,16 @@ cameras:
 		}
 	}()
 
+	direct := func() float64 {
+		return g.metric(t, `camrelay_viewers_direct{camera="front",transport="ws"}`) +
+			g.metric(t, `camrelay_viewers_direct{camera="front",transport="mjpeg"}`)
+	}
 	var maxDirect float64
 	for i, f := range frames {
 		send(t, up, websocket.MessageBinary, f)
 		time.Sleep(15 * time.Millisecond)
 		if i%20 == 19 {
-			ws := g.metric(t, `camrelay_viewers_direct{camera="front",transport="ws"}`)
-			mj := g.metric(t, `camrelay_viewers_direct{camera="front",transport="mjpeg"}`)
-			maxDirect = max(maxDirect, ws+mj)
+			maxDirect = max(maxDirect, direct())
 		}
 	}
 	wg.Wait()
@@ -128,5 +130,21 @@ cameras:
 	}
 	if v := g.metric(t, `camrelay_frames_sent_total{camera="front",transport="mjpeg"}`); v < nMJPEG*float64(len(frames))*0.9 {
 		t.Errorf("camrelay_frames_sent_total for MJPEG = %v, want about %d (frames the lane wrote count too)", v, nMJPEG*len(frames))
+	}
+
+	// The camera goes offline: every rider is handed back to its goroutine,
+	// which tells its viewer, and the metric says why.
+	handbacks := func(reason string) float64 {
+		return g.metric(t, `camrelay_lane_handbacks_total{camera="front",reason="`+reason+`",transport="ws"}`) +
+			g.metric(t, `camrelay_lane_handbacks_total{camera="front",reason="`+reason+`",transport="mjpeg"}`)
+	}
+	riding, before := direct(), handbacks("state")
+	if riding == 0 {
+		t.Fatal("nobody rode the lane at the end")
+	}
+	up.Close(websocket.StatusNormalClosure, "")
+	waitFor(t, 10*time.Second, "every rider handed back when the camera went offline", func() bool { return direct() == 0 })
+	if got := handbacks("state") - before; got != riding {
+		t.Errorf("%v riders handed back for the camera's state change, want the %v that rode", got, riding)
 	}
 }

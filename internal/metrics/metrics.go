@@ -43,6 +43,7 @@ type Metrics struct {
 	BytesOut      *prometheus.CounterVec   // camera, transport
 	FanoutDelay   *prometheus.HistogramVec // camera, transport
 	Disconnects   *prometheus.CounterVec   // camera, transport, reason
+	LaneHandbacks *prometheus.CounterVec   // camera, transport, reason
 
 	AuthFailures *prometheus.CounterVec // endpoint
 	LimitHits    *prometheus.CounterVec // reason
@@ -83,6 +84,15 @@ var ViewerRejectReasons = []string{"too_large", "binary", "not_json", "unknown_t
 // control, what viewers open when viewer auth is on, and /metrics when it
 // takes a token.
 var AuthEndpoints = []string{EndpointIngest, "control", "page", "ws", "mjpeg", "snapshot", "api", "metrics"}
+
+// LaneHandbacks are the reasons a viewer leaves its camera's direct lane
+// for its own goroutine, the values of camrelay_lane_handbacks_total's
+// reason label: its socket had not drained the last frame (behind), was
+// full (full), took only part of a frame (partial), was being written by
+// the WebSocket library (busy), had a passed write deadline (deadline), or
+// failed (error); the camera went online or offline (state); or the viewer
+// stopped qualifying, for instance by asking for frame metadata (viewer).
+var LaneHandbacks = []string{"behind", "full", "partial", "busy", "deadline", "error", "state", "viewer"}
 
 // DropReasons are the reasons a frame from a camera is rejected, the values
 // of camrelay_frames_dropped_total's reason label. Camera readies a series
@@ -147,6 +157,9 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 			Name: "camrelay_fanout_delay_seconds", Help: "Time from the gateway receiving a frame to the frame being written to a viewer's socket.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
 		}, camT),
+		LaneHandbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camrelay_lane_handbacks_total", Help: "Viewers handed back from their camera's direct lane to their own goroutine, by reason (behind, full, partial, busy, deadline, error, state, viewer).",
+		}, []string{"camera", "transport", "reason"}),
 		Disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "camrelay_viewer_disconnects_total", Help: "Viewers that left, by reason (closed, write_timeout, write_error, shutdown, protocol).",
 		}, []string{"camera", "transport", "reason"}),
@@ -175,7 +188,7 @@ func New(reg prometheus.Registerer, b Build) *Metrics {
 	reg.MustRegister(
 		m.FramesIn, m.BytesIn, m.FramesDropped, m.FrameBytes, m.FrameInterval, m.CaptureDelay,
 		m.CameraUp, m.Reconnects, m.Messages,
-		m.Viewers, m.ViewersDirect, m.ViewersTotal, m.FramesSent, m.FramesSkipped, m.BytesOut, m.FanoutDelay, m.Disconnects,
+		m.Viewers, m.ViewersDirect, m.ViewersTotal, m.FramesSent, m.FramesSkipped, m.BytesOut, m.FanoutDelay, m.Disconnects, m.LaneHandbacks,
 		m.AuthFailures, m.LimitHits, m.ViewerRejects, info, m.lastFrame,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -200,6 +213,9 @@ func (m *Metrics) Camera(id string) {
 	for _, t := range []string{TransportWS, TransportMJPEG} {
 		m.Viewers.WithLabelValues(id, t)
 		m.ViewersDirect.WithLabelValues(id, t)
+		for _, r := range LaneHandbacks {
+			m.LaneHandbacks.WithLabelValues(id, t, r)
+		}
 		m.FramesSent.WithLabelValues(id, t)
 		m.FramesSkipped.WithLabelValues(id, t)
 		m.BytesOut.WithLabelValues(id, t)

@@ -32,6 +32,22 @@ import (
 // errWouldBlock is a direct write that found the socket full.
 var errWouldBlock = errors.New("socket full")
 
+// handback is why the lane lets a rider go, counted in
+// camrelay_lane_handbacks_total (the order of metrics.LaneHandbacks).
+type handback int
+
+const (
+	hbBehind   handback = iota // the pacer: the socket has not drained the last frame
+	hbFull                     // the socket took nothing
+	hbPartial                  // the socket took part of the frame
+	hbBusy                     // the WebSocket library was writing
+	hbDeadline                 // a write deadline set by another writer has passed
+	hbError                    // the write failed
+	hbState                    // the camera went online or offline
+	hbViewer                   // the viewer no longer qualifies (frame metadata)
+	nHandbacks
+)
+
 // rider is a viewer on the lane. Its fields belong to the lane while the
 // viewer rides, and to the viewer's goroutine before and after.
 type rider struct {
@@ -114,8 +130,11 @@ func (l *lane) remove(r *rider) bool {
 }
 
 // letGo hands rider i back to its goroutine. l.mu must be held.
-func (l *lane) letGo(i int, rest net.Buffers, err error) {
+func (l *lane) letGo(i int, rest net.Buffers, err error, why handback) {
 	r := l.rides[i]
+	if tm := &l.cam.perT[r.t]; tm.m != nil {
+		tm.handbacks[why].Inc()
+	}
 	last := len(l.rides) - 1
 	l.rides[i], l.rides[last] = l.rides[last], nil
 	l.rides = l.rides[:last]
@@ -144,7 +163,7 @@ func (l *lane) run() {
 		if ok && ev.OnlineChanged {
 			// The riders' goroutines tell their viewers.
 			for len(l.rides) > 0 {
-				l.letGo(0, nil, nil)
+				l.letGo(0, nil, nil, hbState)
 			}
 		} else if ok && ev.Frame != nil {
 			l.send(ev.Frame)
@@ -176,11 +195,15 @@ func (l *lane) send(f *frame.Frame) {
 			continue
 		}
 		start := time.Now()
-		if !r.direct() || r.pacer.ready(start, len(f.Data), false) != drained {
-			l.letGo(i, nil, nil)
+		if !r.direct() {
+			l.letGo(i, nil, nil, hbViewer)
 			continue
 		}
-		wrote, rest, err := r.write(f, l.heads[r.t])
+		if r.pacer.ready(start, len(f.Data), false) != drained {
+			l.letGo(i, nil, nil, hbBehind)
+			continue
+		}
+		wrote, rest, why, err := r.write(f, l.heads[r.t])
 		if wrote {
 			if r.seq > 0 {
 				skipped[r.t] += f.Seq - r.seq - 1
@@ -192,7 +215,7 @@ func (l *lane) send(f *frame.Frame) {
 			}
 		}
 		if err != nil || rest != nil || !wrote {
-			l.letGo(i, rest, err)
+			l.letGo(i, rest, err, why)
 			continue
 		}
 		i++
@@ -211,12 +234,12 @@ func (l *lane) send(f *frame.Frame) {
 // write writes f without waiting. wrote is true once any of it is on its
 // way (the rest, if any, is for the viewer's goroutine to finish); false
 // with no error means the socket or the library was busy and nothing was
-// written.
-func (r *rider) write(f *frame.Frame, head []byte) (wrote bool, rest net.Buffers, err error) {
+// written. why says what kept the write from being whole.
+func (r *rider) write(f *frame.Frame, head []byte) (wrote bool, rest net.Buffers, why handback, err error) {
 	var bufs [][]byte
 	if r.ws != nil {
 		if !r.ws.TryLockDirect() {
-			return false, nil, nil
+			return false, nil, hbBusy, nil
 		}
 		defer r.ws.UnlockDirect()
 		r.bufs = [3][]byte{head, f.Data}
@@ -231,13 +254,13 @@ func (r *rider) write(f *frame.Frame, head []byte) (wrote bool, rest net.Buffers
 	case errors.Is(err, errWouldBlock), err == nil && n == 0:
 		// Full: the viewer fell behind; its goroutine paces it again.
 		r.pacer.distrust()
-		return false, nil, nil
+		return false, nil, hbFull, nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// A text message from another goroutine set a write deadline that
 		// has passed: the viewer's goroutine takes over and sets a new one.
-		return false, nil, nil
+		return false, nil, hbDeadline, nil
 	case err != nil:
-		return false, nil, err
+		return false, nil, hbError, err
 	}
 	rest = unsent(bufs, n)
 	if rest != nil && r.ws != nil {
@@ -245,7 +268,7 @@ func (r *rider) write(f *frame.Frame, head []byte) (wrote bool, rest net.Buffers
 		r.ws.KeepRest(rest)
 		rest = net.Buffers{}
 	}
-	return true, rest, nil
+	return true, rest, hbPartial, nil
 }
 
 // unsent returns what follows the first n bytes of bufs, or nil if n

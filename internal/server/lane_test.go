@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"testing"
+
+	"github.com/camrelay/camrelay/internal/metrics"
 )
 
 // TestUnsentKeepsWhatAPartialWriteLeft: the rest of a partial write, at
@@ -29,6 +31,23 @@ func TestUnsentKeepsWhatAPartialWriteLeft(t *testing.T) {
 				t.Errorf("after %d bytes the rest follows the shared header: %q", n, rest[0])
 			}
 			copy(head, "HEADER")
+		}
+	}
+}
+
+// The lane's reasons for handing a rider back are the metric's reason
+// labels, in the same order.
+func TestHandbackReasonsAreTheMetricsLabels(t *testing.T) {
+	want := map[handback]string{
+		hbBehind: "behind", hbFull: "full", hbPartial: "partial", hbBusy: "busy",
+		hbDeadline: "deadline", hbError: "error", hbState: "state", hbViewer: "viewer",
+	}
+	if len(metrics.LaneHandbacks) != int(nHandbacks) || len(want) != int(nHandbacks) {
+		t.Fatalf("%d reasons in metrics.LaneHandbacks, %d in the lane", len(metrics.LaneHandbacks), nHandbacks)
+	}
+	for hb, name := range want {
+		if metrics.LaneHandbacks[hb] != name {
+			t.Errorf("reason %d is %q in metrics.LaneHandbacks, want %q", hb, metrics.LaneHandbacks[hb], name)
 		}
 	}
 }

@@ -31,6 +31,7 @@ type transportMetrics struct {
 	joined               prometheus.Counter
 	sent, skipped, bytes prometheus.Counter
 	fanout               prometheus.Observer
+	handbacks            [nHandbacks]prometheus.Counter
 	camera, transport    string
 	m                    *metrics.Metrics
 }
@@ -39,7 +40,7 @@ func newTransportMetrics(m *metrics.Metrics, cam, t string) transportMetrics {
 	if m == nil {
 		return transportMetrics{}
 	}
-	return transportMetrics{
+	tm := transportMetrics{
 		viewers: m.Viewers.WithLabelValues(cam, t),
 		direct:  m.ViewersDirect.WithLabelValues(cam, t),
 		joined:  m.ViewersTotal.WithLabelValues(cam, t),
@@ -49,6 +50,10 @@ func newTransportMetrics(m *metrics.Metrics, cam, t string) transportMetrics {
 		fanout:  m.FanoutDelay.WithLabelValues(cam, t),
 		camera:  cam, transport: t, m: m,
 	}
+	for i := range tm.handbacks {
+		tm.handbacks[i] = m.LaneHandbacks.WithLabelValues(cam, t, metrics.LaneHandbacks[i])
+	}
+	return tm
 }
 
 // Reasons a viewer leaves, for camrelay_viewer_disconnects_total.
