@@ -20,6 +20,23 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// startNATS runs a NATS server with opts on a free loopback port until the
+// test ends.
+func startNATS(t *testing.T, opts *natsserver.Options) *natsserver.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
+	srv, err := natsserver.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	return srv
+}
+
 // The subjects are a wire contract between gateways of different versions:
 // docs/CLUSTER.md lists them.
 func TestSubjectsAreTheDocumentedOnes(t *testing.T) {
@@ -40,15 +57,7 @@ func TestSubjectsAreTheDocumentedOnes(t *testing.T) {
 }
 
 func TestConnectRefusesAServerThatWouldDropLargeFrames(t *testing.T) {
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, MaxPayload: 1 << 20, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	if !srv.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
+	srv := startNATS(t, &natsserver.Options{MaxPayload: 1 << 20})
 	opts := Options{URL: srv.ClientURL(), Name: "gw-a", Namespace: "default"}
 
 	opts.MaxFrame = 1<<20 - headerRoom
@@ -94,15 +103,7 @@ func (nopSink) Connected()                      {}
 // not take the camera back from a gateway whose board connected since.
 // Getting this wrong closes the board's new uplink and keeps its stale one.
 func TestARenewedClaimGivesWayToANewerLinkAndANewLinkTakesTheCamera(t *testing.T) {
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	if !srv.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
+	srv := startNATS(t, &natsserver.Options{JetStream: true, StoreDir: t.TempDir()})
 	ctx := context.Background()
 	n, err := Connect(ctx, Options{URL: srv.ClientURL(), Name: "gw-c", Namespace: "default", MaxFrame: 64 << 10, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -173,15 +174,7 @@ func TestARenewedClaimGivesWayToANewerLinkAndANewLinkTakesTheCamera(t *testing.T
 // when they expire, and a control request sent to it afterwards fails at
 // once with "no responders" instead of waiting out its timeout.
 func TestAGatewayThatStopsLeavesNoClaimAndNoSubscription(t *testing.T) {
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	if !srv.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
+	srv := startNATS(t, &natsserver.Options{JetStream: true, StoreDir: t.TempDir()})
 	n, err := Connect(context.Background(), Options{URL: srv.ClientURL(), Name: "gw-a", Namespace: "default", Heartbeat: time.Hour,
 		MaxFrame: 64 << 10, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
