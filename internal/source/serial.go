@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.bug.st/serial"
@@ -244,6 +245,13 @@ var errSerialHangup = errors.New("device hung up (adapter unplugged?)")
 func serialReadError(err error) error {
 	var pe *serial.PortError
 	if errors.As(err, &pe) && pe.Code() == serial.PortClosed {
+		return errSerialHangup
+	}
+	// The driver reports a hang-up it saw itself as PortClosed; one the
+	// read meets first comes as the kernel's errno: EIO from a pty whose
+	// other end closed or a USB adapter being unplugged, ENXIO or ENODEV
+	// once the device node is gone.
+	if errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.ENODEV) {
 		return errSerialHangup
 	}
 	return err

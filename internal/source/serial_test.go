@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -643,5 +644,25 @@ func TestUptimeClock(t *testing.T) {
 	// An absurd uptime gives no capture time.
 	if got := c.observe(1<<63, boot); !got.IsZero() {
 		t.Errorf("absurd uptime: %v", got)
+	}
+}
+
+// An unplugged adapter or a closed pty shows up either as the driver's
+// PortClosed or as the errno the read met first; both are logged as the
+// same clear hang-up, and other errors pass through as they are.
+func TestSerialReadErrorNamesEveryHangUp(t *testing.T) {
+	for _, err := range []error{
+		syscall.EIO,
+		fmt.Errorf("read: %w", syscall.EIO),
+		syscall.ENXIO,
+		syscall.ENODEV,
+	} {
+		if got := serialReadError(err); got != errSerialHangup {
+			t.Errorf("serialReadError(%v) = %v, want the hang-up", err, got)
+		}
+	}
+	other := errors.New("framing noise")
+	if got := serialReadError(other); got != other {
+		t.Errorf("serialReadError(%v) = %v, want it unchanged", other, got)
 	}
 }
