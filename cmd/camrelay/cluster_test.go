@@ -316,14 +316,8 @@ func TestClusterOfThreeGateways(t *testing.T) {
 	upC := uplink(t, c, "front", "s3cret")
 	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer rcancel()
-	for {
-		_, _, err := upB.Read(rctx)
-		if err != nil {
-			if s := websocket.CloseStatus(err); s != 4001 {
-				t.Fatalf("B's old uplink closed with %v (%v), want 4001 replaced", s, err)
-			}
-			break
-		}
+	if s, err := closeStatus(rctx, upB); s != 4001 {
+		t.Fatalf("B's old uplink closed with %v (%v), want 4001 replaced", s, err)
 	}
 	resume(t, upC, frames, &next, wb, 10*time.Second)
 	if n := b.metric(t, "camrelay_cluster_directory_conflicts_total"); n != 1 {
@@ -341,14 +335,8 @@ func TestClusterOfThreeGateways(t *testing.T) {
 	// The directory works again too: a takeover after the restart closes
 	// C's uplink as it did B's.
 	upB2 := uplink(t, b, "front", "s3cret")
-	for {
-		_, _, err := upC.Read(rctx)
-		if err != nil {
-			if s := websocket.CloseStatus(err); s != 4001 {
-				t.Fatalf("after the NATS restart C's old uplink closed with %v (%v), want 4001 replaced", s, err)
-			}
-			break
-		}
+	if s, err := closeStatus(rctx, upC); s != 4001 {
+		t.Fatalf("after the NATS restart C's old uplink closed with %v (%v), want 4001 replaced", s, err)
 	}
 	resume(t, upB2, frames, &next, wc, 10*time.Second)
 }

@@ -239,6 +239,16 @@ func viewerWS(t testing.TB, g *gateway, camera string) *websocket.Conn {
 	return c
 }
 
+// closeStatus reads c until it closes and returns the close status (-1 if
+// it ended without a close frame) and the error the read ended with.
+func closeStatus(ctx context.Context, c *websocket.Conn) (websocket.StatusCode, error) {
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			return websocket.CloseStatus(err), err
+		}
+	}
+}
+
 // nextJPEG reads viewer messages until a binary one.
 func nextJPEG(ctx context.Context, c *websocket.Conn) ([]byte, error) {
 	for {

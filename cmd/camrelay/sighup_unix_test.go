@@ -19,11 +19,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/camrelay/camrelay/internal/certs/certstest"
 )
 
 func TestHTTPSServesViewersAndReloadsTheCertificateOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile := writeCert(t, dir, "first")
+	certFile, keyFile := certstest.WritePair(t, dir, "first")
 	path := filepath.Join(dir, "camrelay.yaml")
 	if err := os.WriteFile(path, []byte(pushConfig), 0o600); err != nil {
 		t.Fatal(err)
@@ -93,7 +95,7 @@ func TestHTTPSServesViewersAndReloadsTheCertificateOnSIGHUP(t *testing.T) {
 	if err := runWith(ctx, []string{"camrelay", "--healthcheck", "--listen", addr, "--tls-cert", certFile}, func(string) string { return "" }, io0{}, io0{}, nil); err != nil {
 		t.Errorf("--healthcheck over TLS: %v", err)
 	}
-	writeCert(t, dir, "second")
+	certstest.WritePair(t, dir, "second")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 )
 
 // TestClusterMetricsLint runs promlint over the cluster collectors, next to
@@ -17,15 +16,5 @@ func TestClusterMetricsLint(t *testing.T) {
 	c.FramesReceived.WithLabelValues("front").Inc()
 	c.PublishErrors.WithLabelValues("front")
 	c.Latency.WithLabelValues("front").Observe(0.001)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("%s: %s", p.Metric, p.Text)
-	}
+	lint(t, reg)
 }

@@ -18,6 +18,12 @@ func TestMetricsLint(t *testing.T) {
 	m := New(reg, Build{Version: "v1.2.3", Commit: "abc", Date: "2026-01-02T03:04:05Z"})
 	m.Camera("front")
 	m.LastFrameAge("front", func() float64 { return 1.5 })
+	lint(t, reg)
+}
+
+// lint fails t for every problem promlint finds in reg's metrics.
+func lint(t *testing.T, reg *prometheus.Registry) {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
