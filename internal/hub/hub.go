@@ -384,5 +384,11 @@ func (c *Cursor) SkipTo(seq uint64) {
 	}
 }
 
+// Start returns the state the cursor starts from: what a viewer must be
+// told first (online or not), so that the cursor's next event is the change
+// from exactly that. A state read separately may already be newer, and the
+// change in between would never be reported.
+func (c *Cursor) Start() Snapshot { return c.lastSeen }
+
 // Seq returns the sequence of the last frame this cursor took.
 func (c *Cursor) Seq() uint64 { return c.seq }

@@ -293,3 +293,19 @@ func BenchmarkPublishToWaitingViewers(b *testing.B) {
 		})
 	}
 }
+
+// A viewer is told the state its cursor starts from, and then every change
+// from exactly that state: a change between the two is never lost, however
+// late the viewer's loop starts.
+func TestACursorReportsChangesFromTheStateItStartsFrom(t *testing.T) {
+	h, clk := newHub(t, 4)
+	c := h.Follow()
+	if c.Start().Online {
+		t.Fatal("a new hub's cursor starts online")
+	}
+	publish(h, clk, "a") // the camera comes online before the viewer's loop looks
+	ev, ok := c.Poll()
+	if !ok || !ev.OnlineChanged || !ev.Online || ev.Frame == nil {
+		t.Fatalf("Poll = %+v, %v; want the change to online with the frame", ev, ok)
+	}
+}

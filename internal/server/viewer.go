@@ -129,7 +129,8 @@ func (s *Server) left(cam *camera, t int, reason string) {
 type viewer struct {
 	cam  *camera
 	t    int
-	raw  net.Conn // the TCP connection, for pacing and write deadlines; may be nil
+	cur  *hub.Cursor // where the viewer follows the hub from; nil: from now
+	raw  net.Conn    // the TCP connection, for pacing and write deadlines; may be nil
 	send func(f *frame.Frame, skipped uint64) error
 	// state is called when the camera goes online or offline; may be nil.
 	state func(ev hub.Event) error
@@ -176,7 +177,10 @@ const pollDrain = 10 * time.Millisecond
 // but fresh frames and never holds up anyone.
 func (s *Server) run(ctx context.Context, v viewer) string {
 	tm := &v.cam.perT[v.t]
-	cur := v.cam.Hub.Follow()
+	cur := v.cur
+	if cur == nil {
+		cur = v.cam.Hub.Follow()
+	}
 	p := newPacer(v.raw)
 	var wait *time.Timer
 	var deadline time.Time // the socket's write deadline

@@ -156,6 +156,7 @@ func (s *Server) watchWS(c *websocket.Conn, ww *wsconn.Writer, cam *camera, go2r
 }
 
 func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net.Conn, go2rtc bool) string {
+	var cur *hub.Cursor
 	if go2rtc {
 		select {
 		case <-v.start:
@@ -164,7 +165,8 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 		}
 	} else {
 		close(v.start)
-		snap := cam.Hub.Snapshot()
+		cur = cam.Hub.Follow()
+		snap := cur.Start() // the hello and the status events after it agree
 		hello := map[string]any{
 			"type": "hello", "camera": cam.ID, "name": cam.Name, "source": cam.Source,
 			"online": snap.Online, "since": snap.Since.UTC(), "version": s.opts.Version,
@@ -176,7 +178,7 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 			return writeReason(ctx, err)
 		}
 	}
-	vw := viewer{cam: cam, t: tWS, raw: raw, ask: v.ask(ctx), probe: v.probe, ws: v.w,
+	vw := viewer{cam: cam, t: tWS, cur: cur, raw: raw, ask: v.ask(ctx), probe: v.probe, ws: v.w,
 		direct: func() bool { return !v.meta.Load() }}
 	vw.send = func(f *frame.Frame, skipped uint64) error {
 		if v.meta.Load() {
