@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -199,13 +200,17 @@ func (b *bench) repeatedCase(ctx context.Context, kinds []string, tr string, n i
 	return kept, nil
 }
 
-// fanoutPair measures one fan-out case against each kind in turn. The
-// error is ctx's, when the run is interrupted.
+// fanoutPair measures one fan-out case against each kind: in turn for
+// large cases, side by side for small ones. The error is ctx's, when the
+// run is interrupted.
 func (b *bench) fanoutPair(ctx context.Context, kinds []string, tr string, n int) ([]fanoutResult, error) {
+	if len(kinds) == 2 && n > 1 && n <= repeatUpTo {
+		return b.fanoutSideBySide(ctx, kinds, tr, n)
+	}
 	var pair []fanoutResult
 	for _, kind := range kinds {
 		b.logf("fan-out %s N=%d against the %s ...", tr, n, kind)
-		res := b.fanout(ctx, kind, tr, n)
+		res := b.fanout(ctx, kind, tr, n, nil)
 		pair = append(pair, res)
 		b.logf("  %s", res.summary())
 		if ctx.Err() != nil {
@@ -213,6 +218,68 @@ func (b *bench) fanoutPair(ctx context.Context, kinds []string, tr string, n int
 		}
 	}
 	return pair, nil
+}
+
+// fanoutSideBySide measures a small case against both kinds at once, over
+// the same window. Such a case uses a few hundredths of a core, so a
+// neighbour's burst during one server's window and not the other's would
+// decide their ratio; side by side, both servers meet the same machine.
+// Large cases are measured in turn: two thousand viewers at once would
+// make the servers compete for the bench's cores instead.
+func (b *bench) fanoutSideBySide(ctx context.Context, kinds []string, tr string, n int) ([]fanoutResult, error) {
+	b.logf("fan-out %s N=%d against the %s, side by side ...", tr, n, strings.Join(kinds, " and the "))
+	pair := make([]fanoutResult, len(kinds))
+	meet := newRendezvous(len(kinds))
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		wg.Go(func() { pair[i] = b.fanout(ctx, kind, tr, n, meet) })
+	}
+	wg.Wait()
+	for i := range pair {
+		pair[i].beside = pair[1-i].cpu
+		b.logf("  %s: %s", pair[i].kind, pair[i].summary())
+	}
+	return pair, ctx.Err()
+}
+
+// A rendezvous lines up the measurement windows of the targets of a pair
+// measured side by side: the window starts when the last of them is ready.
+type rendezvous struct {
+	mu     sync.Mutex
+	absent int       // parties yet to arrive
+	start  time.Time // the latest start asked for so far
+	all    chan struct{}
+}
+
+func newRendezvous(parties int) *rendezvous {
+	return &rendezvous{absent: parties, all: make(chan struct{})}
+}
+
+// meet offers a window start and waits for the other parties; it returns
+// the latest start offered. A party that failed before it could offer one
+// arrives with the zero time, so that the others do not wait for it. A nil
+// rendezvous returns start: a target measured alone.
+func (r *rendezvous) meet(ctx context.Context, start time.Time) (time.Time, error) {
+	if r == nil {
+		return start, nil
+	}
+	r.mu.Lock()
+	if start.After(r.start) {
+		r.start = start
+	}
+	r.absent--
+	if r.absent == 0 {
+		close(r.all)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.all:
+	case <-ctx.Done():
+		return start, ctx.Err()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.start, nil
 }
 
 // disturbance is the most CPU, in cores, that other processes took during
@@ -272,9 +339,17 @@ func (b *bench) memory(ctx context.Context, t *target) (rss, goMem int64, err er
 
 // fanout runs one fan-out case: n viewers of transport on a fresh target
 // of kind. Each case gets a fresh process, so that memory the runtime kept
-// from a bigger earlier case does not hide this case's cost.
-func (b *bench) fanout(ctx context.Context, kind, transport string, n int) (res fanoutResult) {
+// from a bigger earlier case does not hide this case's cost. A target
+// measured side by side with another meets it, through meet, to share its
+// window; meet is nil for a target measured alone.
+func (b *bench) fanout(ctx context.Context, kind, transport string, n int, meet *rendezvous) (res fanoutResult) {
 	res = fanoutResult{kind: kind, transport: transport, n: n, viewersSeen: -1}
+	met := false
+	defer func() {
+		if !met {
+			_, _ = meet.meet(ctx, time.Time{}) // failed early: do not hold up the other
+		}
+	}()
 	fail := func(err error) fanoutResult {
 		res.err = err
 		return res
@@ -310,7 +385,11 @@ func (b *bench) fanout(ctx context.Context, kind, transport string, n int) (res 
 		}
 	}
 
-	w := window{start: time.Now().Add(b.opts.warmup)}
+	var w window
+	met = true
+	if w.start, err = meet.meet(ctx, time.Now().Add(b.opts.warmup)); err != nil {
+		return fail(err)
+	}
 	w.end = w.start.Add(b.opts.duration)
 	vs.setWindow(w)
 	// The gateway's counters are read just outside the CPU window, so

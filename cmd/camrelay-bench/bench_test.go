@@ -423,3 +423,47 @@ func TestCeilingWithViewers(t *testing.T) {
 }
 
 func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func TestRendezvousStartsTheWindowWhenTheLastTargetIsReady(t *testing.T) {
+	ctx := t.Context()
+	early := time.Now()
+	late := early.Add(300 * time.Millisecond)
+	r := newRendezvous(2)
+	got := make(chan time.Time, 1)
+	go func() {
+		s, err := r.meet(ctx, early)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	s, err := r.meet(ctx, late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Equal(late) || !(<-got).Equal(late) {
+		t.Errorf("both targets should start at the later offer %v; got %v", late, s)
+	}
+
+	// A target that failed before its window arrives with the zero time
+	// and does not hold up, or move, the other's window.
+	r = newRendezvous(2)
+	go func() { _, _ = r.meet(ctx, time.Time{}) }()
+	if s, err := r.meet(ctx, early); err != nil || !s.Equal(early) {
+		t.Errorf("alone after a failed partner: start %v, %v; want %v", s, err, early)
+	}
+
+	// A target measured alone has no rendezvous.
+	var none *rendezvous
+	if s, err := none.meet(ctx, early); err != nil || !s.Equal(early) {
+		t.Errorf("nil rendezvous: %v, %v", s, err)
+	}
+
+	// A partner that never comes is given up with the context.
+	r = newRendezvous(2)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := r.meet(short, early); err == nil {
+		t.Error("meet returned without the partner or the context ending")
+	}
+}

@@ -80,9 +80,13 @@ type fanoutResult struct {
 	delivered   int           // frames received by all viewers in the window
 	cpu         time.Duration // the target's CPU time in the window
 	benchCPU    time.Duration // the bench's (viewers', pusher's) CPU time
-	machineBusy float64       // all CPUs, 0 to 1
-	machineTask float64       // the part charged to processes, 0 to 1
-	machineIRQ  float64       // the part spent in interrupts, 0 to 1
+	// beside is the CPU time, in the same window, of the other server of
+	// a pair measured side by side (zero when measured alone); benchCPU
+	// then covers both servers' viewers and pushers.
+	beside      time.Duration
+	machineBusy float64 // all CPUs, 0 to 1
+	machineTask float64 // the part charged to processes, 0 to 1
+	machineIRQ  float64 // the part spent in interrupts, 0 to 1
 	rssBase     int64
 	rssN        int64
 	goMemBase   int64   // gateway heap in use + stacks, idle
@@ -110,7 +114,7 @@ func (r fanoutResult) cpuPerFrame() float64 {
 // otherLoad is the CPU, in cores, charged in the window to processes other
 // than the server and the bench: other work on the machine.
 func (r fanoutResult) otherLoad(ncpu int) float64 {
-	return r.machineTask*float64(ncpu) - cores(r.cpu, r.window) - cores(r.benchCPU, r.window)
+	return r.machineTask*float64(ncpu) - cores(r.cpu, r.window) - cores(r.beside, r.window) - cores(r.benchCPU, r.window)
 }
 
 // memPerViewer is the RSS growth per viewer in bytes.
@@ -632,10 +636,11 @@ func (rep *report) methodSection(p printer) {
 	p("- Viewers are hand-rolled (RFC 6455 frame parser, multipart part parser), one goroutine and a 64 KiB bufio.Reader each, in the bench process; their CPU is the \"bench CPU\" column.")
 	p("- Server CPU is the server process's time on CPU over the window, summed over its threads from /proc/PID/task/*/schedstat (nanoseconds; /proc/PID/stat's 10 ms ticks as fallback); RSS from /proc/PID/statm. Loopback delivery to the viewers runs in softirq context, which this kernel may charge to no process (the \"irq\" share of machine busy): it is left out of both the gateway's and the ceiling's figures alike.")
 	p("- Every row starts a fresh server process, so memory kept from an earlier, larger case does not leak into the next.")
-	p("- The machine may be shared: a fan-out pair (gateway, then ceiling) during which other processes used more than %.1f cores is measured once more, within %s per run, and the quieter pair is kept; the notes say so.", disturbedLoad, retryBudget)
+	p("- A pair of at most %d viewers uses a few hundredths of a core, so a neighbour's burst during one server's window and not the other's would decide its ratio: the gateway and the ceiling are measured side by side, each with its own pusher and viewers, over the same window (their rows' bench CPU is both sets of viewers). Larger pairs are measured in turn, gateway then ceiling, so that they do not compete for the cores.", repeatUpTo)
 	if rep.opts.repeat > 1 {
-		p("- A pair of at most %d viewers uses a few hundredths of a core, so a neighbour's burst moves its ratio a lot: it is measured %d times, interleaved, and the pair with the median ratio is reported; the notes list every ratio.", repeatUpTo, rep.opts.repeat)
+		p("- Each pair of at most %d viewers is measured %d times and the pair with the median ratio is reported; the notes list every ratio.", repeatUpTo, rep.opts.repeat)
 	}
+	p("- The machine may be shared: a fan-out pair during which other processes used more than %.1f cores is measured once more, within %s per run, and the quieter pair is kept; the notes say so.", disturbedLoad, retryBudget)
 	p("- fps per viewer = JPEGs received in the window ÷ window; latency percentiles are over every frame of every viewer in the window.")
 }
 
