@@ -8,23 +8,28 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"github.com/camrelay/camrelay/internal/gctune"
 )
 
-// gcPercent is the garbage collector's target unless GOGC says otherwise.
-// The gateway holds little live data (a ring of frames per camera, a few
-// KiB per viewer) and allocates mostly short-lived frames, so Go's default
-// of 100, which lets the heap grow to twice what is live between
-// collections, mostly buys idle memory: on a Raspberry Pi with a thousand
-// viewers that is megabytes. At 50 the heap stays within 1.5× of what is
-// live; the extra collections scan a small heap and cost well under 1 % of
-// a core (docs/BENCHMARKS.md).
-const gcPercent = 50
+// The garbage collector's pace, unless GOGC says otherwise. The gateway
+// holds little live data (a ring of frames per camera, a few KiB per
+// viewer) and makes garbage at its cameras' rate, one buffer per frame.
+// Go's default of 100 lets the heap grow to twice what is live between
+// collections, which with a thousand viewers is megabytes of idle memory
+// on a Raspberry Pi: at 50 it stays within 1.5×. A small gateway's 1.5× is
+// a heap its camera fills in a second, though, and each collection scans
+// every viewer's goroutine stack, so the headroom never drops below
+// gcFloor: one camera then collects every ten seconds or so.
+const (
+	gcPercent = 50
+	gcFloor   = 8 << 20
+)
 
 func main() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+		gctune.Start(gcPercent, gcFloor)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
