@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/camrelay/camrelay/internal/frame"
@@ -51,13 +52,13 @@ const (
 // rider is a viewer on the lane. Its fields belong to the lane while the
 // viewer rides, and to the viewer's goroutine before and after.
 type rider struct {
-	t      int
-	dw     *directWriter
-	ws     *wsconn.Writer // WebSocket viewers: the library's writer, locked around direct writes
-	pacer  *pacer
-	direct func() bool // whether the viewer may ride now; re-checked every frame
-	seq    uint64      // the last frame written to the viewer
-	bufs   [3][]byte
+	t     int
+	dw    *directWriter
+	ws    *wsconn.Writer // WebSocket viewers: the library's writer, locked around direct writes
+	pacer *pacer
+	meta  *atomic.Bool // set: the viewer wants frame metadata, which only its goroutine sends
+	seq   uint64       // the last frame written to the viewer
+	bufs  [3][]byte
 
 	// Set when the lane lets the viewer go.
 	off  chan struct{} // buffered: one signal
@@ -195,7 +196,7 @@ func (l *lane) send(f *frame.Frame) {
 			continue
 		}
 		start := time.Now()
-		if !r.direct() {
+		if !r.qualifies() {
 			l.letGo(i, nil, nil, hbViewer)
 			continue
 		}
@@ -230,6 +231,9 @@ func (l *lane) send(f *frame.Frame) {
 		}
 	}
 }
+
+// qualifies reports whether the viewer may ride now; checked every frame.
+func (r *rider) qualifies() bool { return r.meta == nil || !r.meta.Load() }
 
 // write writes f without waiting. wrote is true once any of it is on its
 // way (the rest, if any, is for the viewer's goroutine to finish); false

@@ -43,19 +43,20 @@ func tuneViewer(c net.Conn) {
 //
 // A pacer is owned by its viewer's goroutine.
 type pacer struct {
-	rc      syscall.RawConn
-	control func(fd uintptr) // method value made once: no allocation per call
-	info    unix.TCPInfo
-	err     error
-	maxWnd  uint32
-	waiting time.Time // when the socket emptied but the window still looked full
-
 	// A viewer whose socket has drained at every check for a while is
 	// trusted: only one frame in trustEvery is checked, the rest are
 	// written straight away. Asking the kernel is a tenth of the cost of
 	// a frame; a viewer that turns slow is caught within trustEvery frames.
+	// First in the struct: the fan-out reads them for every frame.
 	drainedRun int
 	unchecked  int
+
+	rc      syscall.RawConn
+	control func(fd uintptr) // method value made once: no allocation per call
+	err     error
+	maxWnd  uint32
+	waiting time.Time // when the socket emptied but the window still looked full
+	info    unix.TCPInfo
 }
 
 const (
@@ -85,18 +86,19 @@ const (
 // full for a while.
 const windowGrace = time.Second
 
-func newPacer(c net.Conn) *pacer {
+// init makes p the pacer of c; false if c is not a TCP connection.
+func (p *pacer) init(c net.Conn) bool {
 	tc, ok := tcpConn(c)
 	if !ok {
-		return nil
+		return false
 	}
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return nil
+		return false
 	}
-	p := &pacer{rc: rc}
+	*p = pacer{rc: rc}
 	p.control = p.readInfo
-	return p
+	return true
 }
 
 func (p *pacer) readInfo(fd uintptr) {
@@ -231,20 +233,20 @@ type directWriter struct {
 	writev func(fd uintptr) bool // method value made once
 }
 
-// newDirectWriter returns a writer for c, or nil if c is not a plain TCP
-// connection (TLS must go through crypto/tls).
-func newDirectWriter(c net.Conn) *directWriter {
+// init makes d a writer for c; false if c is not a plain TCP connection
+// (TLS must go through crypto/tls).
+func (d *directWriter) init(c net.Conn) bool {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
-		return nil
+		return false
 	}
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return nil
+		return false
 	}
-	d := &directWriter{rc: rc}
+	*d = directWriter{rc: rc}
 	d.writev = d.call
-	return d
+	return true
 }
 
 func (d *directWriter) call(fd uintptr) bool {

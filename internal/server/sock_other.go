@@ -13,7 +13,7 @@ func tuneViewer(net.Conn) {}
 // write timeout alone guards against stalled viewers.
 type pacer struct{}
 
-func newPacer(net.Conn) *pacer { return nil }
+func (p *pacer) init(net.Conn) bool { return false }
 
 type readiness int
 
@@ -32,6 +32,6 @@ func (p *pacer) distrust()                            {}
 // the camera's direct fan-out.
 type directWriter struct{}
 
-func newDirectWriter(net.Conn) *directWriter { return nil }
+func (d *directWriter) init(net.Conn) bool { return false }
 
 func (d *directWriter) write([][]byte) (int, error) { return 0, errWouldBlock }

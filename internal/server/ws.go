@@ -179,7 +179,7 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 		}
 	}
 	vw := viewer{cam: cam, t: tWS, cur: cur, raw: raw, ask: v.ask(ctx), probe: v.probe, ws: v.w,
-		direct: func() bool { return !v.meta.Load() }}
+		lane: true, meta: &v.meta}
 	vw.send = func(f *frame.Frame, skipped uint64) error {
 		if v.meta.Load() {
 			if err := v.writeJSON(context.Background(), frameMeta{

@@ -100,13 +100,16 @@ func (w *Writer) Flush() error {
 type coalescer struct {
 	conn net.Conn
 
-	mu      sync.Mutex
-	held    [coalesceBuf]byte
-	n       int
+	// What TryLockDirect reads, on one cache line: the fan-out takes the
+	// lock of a hundred viewers in a row, each cold after a frame's pause.
+	mu     sync.Mutex
+	n      int
+	rest   net.Buffers // what a direct write left unsent: goes out first
+	closed bool        // a close frame went out: no more data frames
+
 	buffers net.Buffers
 	vec     [2][]byte
-	rest    net.Buffers // what a direct write left unsent: goes out first
-	closed  bool        // a close frame went out: no more data frames
+	held    [coalesceBuf]byte
 }
 
 // opClose is the first byte of a final close frame (RFC 6455 §5.2).
