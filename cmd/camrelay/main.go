@@ -15,16 +15,18 @@ import (
 
 // The garbage collector's pace, unless GOGC says otherwise. The gateway
 // holds little live data (a ring of frames per camera, a few KiB per
-// viewer) and makes garbage at its cameras' rate, one buffer per frame.
-// Go's default of 100 lets the heap grow to twice what is live between
-// collections, which with a thousand viewers is megabytes of idle memory
-// on a Raspberry Pi: at 50 it stays within 1.5×. A small gateway's 1.5× is
-// a heap its camera fills in a second, though, and each collection scans
-// every viewer's goroutine stack, so the headroom never drops below
-// gcFloor: one camera then collects every ten seconds or so.
+// viewer and its goroutines' stacks) and makes garbage at its cameras'
+// rate, one buffer per frame, whatever the number of viewers. How often it
+// collects depends on the headroom alone: what the heap may grow past what
+// the last collection kept. Go's default (GOGC 100: as much again) was
+// megabytes of idle memory per hundred viewers, while a small gateway's
+// share was a heap its camera filled in a second, each collection scanning
+// every viewer's stack. So the headroom is gcFloor, enough for several
+// seconds of one camera's frames, and a quarter of what is kept once that
+// is more (past 16 MiB kept: a thousand viewers).
 const (
-	gcPercent = 50
-	gcFloor   = 8 << 20
+	gcPercent = 25
+	gcFloor   = 4 << 20
 )
 
 func main() {

@@ -15,18 +15,23 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestThePercentKeepsTheHeadroomAtTheFloor(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct {
-		name string
-		live uint64
-		want int
+		name    string
+		percent int
+		floor   uint64
+		scanned uint64
+		want    int
 	}{
-		{"a large heap keeps the share", 64 * mib, 50},
-		{"exactly at the floor", 16 * mib, 50},
-		{"a small heap gets the floor", 2 * mib, 401},
-		{"a tiny heap is capped", 1024, maxPercent},
-		{"nothing measured yet", 0, maxPercent},
+		{"a large heap keeps the share", 25, 4 * mib, 64 * mib, 25},
+		{"exactly at the floor", 25, 4 * mib, 16 * mib, 25},
+		{"a smaller heap gets the floor", 25, 4 * mib, 8 * mib, 51},
+		// At GOGC 100 the runtime's own minimum heap is 4 MiB, the floor.
+		{"a tiny heap stops where the minimum heap is the floor", 25, 4 * mib, 1024, 100},
+		{"nothing measured yet", 25, 4 * mib, 0, 100},
+		{"a larger floor allows more", 25, 8 * mib, 1024, 200},
+		{"a share above the limit is kept", 300, 4 * mib, 1024, 300},
 	} {
-		if got := percentFor(50, 8*mib, c.live); got != c.want {
-			t.Errorf("%s: live %d bytes: GOGC %d, want %d", c.name, c.live, got, c.want)
+		if got := percentFor(c.percent, c.floor, c.scanned); got != c.want {
+			t.Errorf("%s: GOGC %d, floor %d, scanned %d bytes: got GOGC %d, want %d", c.name, c.percent, c.floor, c.scanned, got, c.want)
 		}
 	}
 }
