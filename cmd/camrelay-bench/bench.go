@@ -142,7 +142,7 @@ const (
 // retryBudget, so that a run stays within minutes) and keeps the quieter
 // of the two. The error is ctx's, when the run is interrupted.
 func (b *bench) fanoutCase(ctx context.Context, kinds []string, tr string, n int, retried *time.Duration) ([]fanoutResult, error) {
-	if n > 1 && n <= repeatUpTo && b.opts.repeat > 1 && len(kinds) == 2 {
+	if n > 1 && b.opts.repeat > 1 && len(kinds) == 2 {
 		return b.repeatedCase(ctx, kinds, tr, n)
 	}
 	pair, err := b.fanoutPair(ctx, kinds, tr, n)
@@ -168,10 +168,10 @@ func (b *bench) fanoutCase(ctx context.Context, kinds []string, tr string, n int
 	return kept, nil
 }
 
-// repeatedCase measures a small fan-out case's pair opts.repeat times and
-// keeps the pair whose ratio (gateway ÷ ceiling CPU per delivered frame) is
-// the median, noting every ratio: one quiet or noisy pair says little when
-// the whole case uses a few hundredths of a core.
+// repeatedCase measures a fan-out case's pair opts.repeat times and keeps
+// the pair whose ratio (gateway ÷ ceiling CPU per delivered frame) is the
+// median, noting every ratio: on a shared machine one pair says little,
+// and one neighbour's burst in one server's window must not decide it.
 func (b *bench) repeatedCase(ctx context.Context, kinds []string, tr string, n int) ([]fanoutResult, error) {
 	type measured struct {
 		pair  []fanoutResult
@@ -204,7 +204,7 @@ func (b *bench) repeatedCase(ctx context.Context, kinds []string, tr string, n i
 // large cases, side by side for small ones. The error is ctx's, when the
 // run is interrupted.
 func (b *bench) fanoutPair(ctx context.Context, kinds []string, tr string, n int) ([]fanoutResult, error) {
-	if len(kinds) == 2 && n > 1 && n <= repeatUpTo {
+	if len(kinds) == 2 && n > 1 && n <= sideBySideUpTo {
 		return b.fanoutSideBySide(ctx, kinds, tr, n)
 	}
 	var pair []fanoutResult
