@@ -9,7 +9,7 @@ DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 ARGS     ?= --demo
 
-.PHONY: help run build test deps lint fmt bench soak fuzz dist clean firmware-test
+.PHONY: help run build test deps lint fmt bench soak fuzz dist clean firmware-test screenshot
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ bench: ## run the benchmarks: the relay against a raw-socket ceiling, and the Go
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	$(GO) run ./cmd/camrelay-bench -out docs/BENCHMARKS.md.new
 	@echo "report in docs/BENCHMARKS.md.new (docs/BENCHMARKS.md holds the committed run and its summary)"
+
+screenshot: ## retake docs/screenshot.png, the README's picture of the page, in headless Chromium
+	CAMRELAY_SCREENSHOT=1 $(GO) test -count=1 -run '^TestPageCameraViewPaintsAtTheSourceRate$$' ./cmd/camrelay
 
 soak: ## the soak test for DURATION (default 10m): 10 cameras reconnecting, viewers coming and going; resources back to baseline
 	CAMRELAY_SOAK=$(or $(DURATION),10m) $(GO) test -count=1 -run '^TestSoak$$' -timeout 24h -v ./cmd/camrelay
