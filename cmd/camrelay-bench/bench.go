@@ -484,7 +484,9 @@ func (b *bench) fanout(ctx context.Context, kind, transport string, n int, meet 
 
 // firstFrame measures the time from dialing to the first complete JPEG for
 // firstFrameViewers new viewers per transport, connected one after another
-// at random points of the frame interval while the camera streams.
+// at random points of the frame interval while the camera streams. The
+// ceiling, measured the same way, is the reference for the part of that
+// time that is only accepting a connection and answering its request.
 func (b *bench) firstFrame(ctx context.Context) []firstFrameResult {
 	var out []firstFrameResult
 	t, err := b.start(ctx, kindGateway)
@@ -503,36 +505,67 @@ func (b *bench) firstFrame(ctx context.Context) []firstFrameResult {
 	}()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tr := range b.opts.transports {
-		res := firstFrameResult{transport: tr}
-		var sets []*viewerSet
-		for range firstFrameViewers {
-			// Land anywhere in the 50 ms between two frames.
-			if err := sleepCtx(ctx, time.Duration(rng.IntN(int(time.Second/pushFPS)))); err != nil {
-				break
-			}
-			vs := attach(ctx, []viewerSpec{{addr: t.addr, path: t.paths[tr], transport: tr}})
-			sets = append(sets, vs)
-			if vs.waitReady(ctx, firstFrameTimeout) == 0 {
-				res.missed++
-				if s := vs.recs[0].snapshot(); s.err != nil && res.err == nil {
-					res.err = s.err
-				}
-				continue
-			}
-			s := vs.recs[0].snapshot()
-			res.samples = append(res.samples, s.first.Sub(s.dialStart))
-		}
-		for _, vs := range sets {
-			vs.close()
-		}
+		res := sampleFirstFrames(ctx, t, tr, rng)
 		if left, _, err := t.waitViewers(ctx, tr, 0, drainTimeout); err != nil || left != 0 {
 			res.notes = append(res.notes, fmt.Sprintf("gateway still counted %d %s viewers %s after all closed (%v)", left, tr, drainTimeout, err))
 		}
-		slices.Sort(res.samples)
 		out = append(out, res)
 		b.logf("  %s", res.summary())
 	}
+	if b.opts.skipCeiling || ctx.Err() != nil {
+		return out
+	}
+	c, err := b.start(ctx, kindCeiling)
+	if err != nil {
+		notes = append(notes, fmt.Sprintf("ceiling for the first-frame reference: %v", err))
+		return out
+	}
+	defer func() { notes = append(notes, c.stop()...) }()
+	for i, tr := range b.opts.transports {
+		ref := sampleFirstFrames(ctx, c, tr, rng)
+		out[i].ceilingResponses = ref.responses
+		b.logf("  ceiling %s: response median %s max %s", tr, ms(percentile(ref.responses, 0.5)), ms(slices.Max(append(ref.responses, 0))))
+	}
 	return out
+}
+
+// sampleFirstFrames connects firstFrameViewers viewers of transport to t,
+// one after another, and times each one's first frame.
+func sampleFirstFrames(ctx context.Context, t *target, tr string, rng *rand.Rand) firstFrameResult {
+	res := firstFrameResult{transport: tr}
+	var sets []*viewerSet
+	defer func() {
+		for _, vs := range sets {
+			vs.close()
+		}
+	}()
+	for range firstFrameViewers {
+		// Land anywhere in the 50 ms between two frames.
+		if err := sleepCtx(ctx, time.Duration(rng.IntN(int(time.Second/pushFPS)))); err != nil {
+			break
+		}
+		vs := attach(ctx, []viewerSpec{{addr: t.addr, path: t.paths[tr], transport: tr}})
+		sets = append(sets, vs)
+		if vs.waitReady(ctx, firstFrameTimeout) == 0 {
+			res.missed++
+			if s := vs.recs[0].snapshot(); s.err != nil && res.err == nil {
+				res.err = s.err
+			}
+			continue
+		}
+		s := vs.recs[0].snapshot()
+		took := s.first.Sub(s.dialStart)
+		if len(res.samples) == 0 || took > slices.Max(res.samples) {
+			sl := &res.slowest
+			sl.dial, sl.response, sl.frame = s.connected.Sub(s.dialStart), s.answered.Sub(s.connected), s.first.Sub(s.answered)
+			sl.age = s.firstAge
+		}
+		res.samples = append(res.samples, took)
+		res.responses = append(res.responses, s.answered.Sub(s.connected))
+	}
+	slices.Sort(res.samples)
+	slices.Sort(res.responses)
+	return res
 }
 
 // slow runs the slow-viewer case on a fresh target of kind:

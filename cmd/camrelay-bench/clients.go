@@ -418,9 +418,12 @@ type recorder struct {
 	ready *atomic.Int64
 
 	mu        sync.Mutex
-	dialStart time.Time // when the viewer began to dial
-	first     time.Time // when the first complete JPEG arrived
-	total     int       // JPEGs received
+	dialStart time.Time     // when the viewer began to dial
+	connected time.Time     // when the TCP connection was up
+	answered  time.Time     // when the server's response to the request was read
+	first     time.Time     // when the first complete JPEG arrived
+	firstAge  time.Duration // how long before its arrival the first JPEG was sent
+	total     int           // JPEGs received
 	win       window
 	frames    int             // JPEGs received inside win
 	lat       []time.Duration // receive time − send time, for JPEGs inside win
@@ -448,7 +451,7 @@ func (r *recorder) record(b []byte, now time.Time) {
 		return
 	}
 	if r.first.IsZero() {
-		r.first = now
+		r.first, r.firstAge = now, now.Sub(st.Sent)
 		if r.ready != nil {
 			r.ready.Add(1)
 		}
@@ -464,19 +467,27 @@ func (r *recorder) record(b []byte, now time.Time) {
 	}
 }
 
+// mark sets one of the recorder's times to now.
+func (r *recorder) mark(t *time.Time) {
+	r.mu.Lock()
+	*t = time.Now()
+	r.mu.Unlock()
+}
+
 // snapshot is a copy of a recorder's figures.
 type snapshot struct {
-	dialStart, first time.Time
-	total, frames    int
-	lat              []time.Duration
-	bad, reordered   int
-	err              error
+	dialStart, connected, answered, first time.Time
+	firstAge                              time.Duration
+	total, frames                         int
+	lat                                   []time.Duration
+	bad, reordered                        int
+	err                                   error
 }
 
 func (r *recorder) snapshot() snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return snapshot{r.dialStart, r.first, r.total, r.frames, r.lat, r.bad, r.reordered, r.err}
+	return snapshot{r.dialStart, r.connected, r.answered, r.first, r.firstAge, r.total, r.frames, r.lat, r.bad, r.reordered, r.err}
 }
 
 // viewerSpec says how one viewer connects and reads.
@@ -515,6 +526,7 @@ func readStream(ctx context.Context, spec viewerSpec, rec *recorder, handshaken 
 		return fmt.Errorf("dial %s: %w", spec.addr, err)
 	}
 	defer conn.Close()
+	rec.mark(&rec.connected)
 	// Closing the socket is what wakes a viewer blocked in a read.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
@@ -544,6 +556,7 @@ func readStream(ctx context.Context, spec viewerSpec, rec *recorder, handshaken 
 	default:
 		err = fmt.Errorf("unknown transport %q", spec.transport)
 	}
+	rec.mark(&rec.answered)
 	handshaken()
 	if err != nil {
 		return fmt.Errorf("%s handshake: %w", spec.transport, err)
