@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -543,8 +542,8 @@ func (rep *report) firstFrameSection(p printer) {
 			if len(r.responses) == 0 || len(r.ceilingResponses) == 0 {
 				continue
 			}
-			p("| %s | %s | %s | %s | %s |", r.transport, ms(percentile(r.responses, 0.5)), ms(slices.Max(r.responses)),
-				ms(percentile(r.ceilingResponses, 0.5)), ms(slices.Max(r.ceilingResponses)))
+			p("| %s | %s | %s | %s | %s |", r.transport, ms(percentile(r.responses, 0.5)), ms(percentile(r.responses, 1)),
+				ms(percentile(r.ceilingResponses, 0.5)), ms(percentile(r.ceilingResponses, 1)))
 		}
 	}
 	p("")

@@ -120,7 +120,7 @@ func (s *Server) streamMJPEG(conn net.Conn, cam *camera) string {
 		return writeReason(ctx, err)
 	}
 	pw := &partWriter{w: conn}
-	reason := s.run(ctx, viewer{cam: cam, t: tMJPEG, raw: conn, watchClose: true, lane: true, send: func(f *frame.Frame, _ uint64) error {
+	reason := s.run(ctx, viewer{cam: cam, t: tMJPEG, raw: conn, watchClose: true, send: func(f *frame.Frame, _ uint64) error {
 		return pw.write(f)
 	}})
 	if reason == leftShutdown {

@@ -143,10 +143,9 @@ type viewer struct {
 	ask func() <-chan error
 	// probe, if set, asks the same and waits for the answer, at most d.
 	probe func(ctx context.Context, d time.Duration) error
-	// lane says whether the viewer may ride its camera's lane (lane.go)
+	// A viewer with a raw connection may ride its camera's lane (lane.go)
 	// while meta, if set, is false; ws is its WebSocket writer, nil for
 	// MJPEG.
-	lane bool
 	meta *atomic.Bool
 	ws   *wsconn.Writer
 }
@@ -367,7 +366,7 @@ type seat struct {
 // rider returns the viewer's place on its camera's lane in st, or nil if
 // it can never ride (not a plain TCP socket, not Linux, no pacer).
 func (v viewer) rider(st *seat, p *pacer) *rider {
-	if !v.lane || v.raw == nil || p == nil || !st.dw.init(v.raw) {
+	if v.raw == nil || p == nil || !st.dw.init(v.raw) {
 		return nil
 	}
 	st.rider = rider{t: v.t, dw: &st.dw, ws: v.ws, pacer: p, meta: v.meta}

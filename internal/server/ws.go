@@ -178,8 +178,7 @@ func (s *Server) streamWS(ctx context.Context, cam *camera, v *wsViewer, raw net
 			return writeReason(ctx, err)
 		}
 	}
-	vw := viewer{cam: cam, t: tWS, cur: cur, raw: raw, ask: v.ask(ctx), probe: v.probe, ws: v.w,
-		lane: true, meta: &v.meta}
+	vw := viewer{cam: cam, t: tWS, cur: cur, raw: raw, ask: v.ask(ctx), probe: v.probe, ws: v.w, meta: &v.meta}
 	vw.send = func(f *frame.Frame, skipped uint64) error {
 		if v.meta.Load() {
 			if err := v.writeJSON(context.Background(), frameMeta{
